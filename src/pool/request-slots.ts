@@ -1,0 +1,194 @@
+// Per-request credit slots: how many slabs a request owns, its window, and its abort flag (both threads).
+//
+// Main hands a slot to each request it dispatches and takes it back when the request is done; workers only read the
+// slot and move its counters. A writer that reaches its window waits on the slot's wake word; main bumps that word
+// when it releases one of the request's slabs, and on abort, so a waiter always wakes for the one or the other.
+
+import { SlabserveError } from '../errors.js';
+import type { PoolMemory } from './pool-memory.js';
+import {
+  G_CLOSED,
+  G_WAITS,
+  R_FLAGS,
+  R_GEN,
+  R_REQ_OWNED,
+  R_RESP_OWNED,
+  R_WAITERS,
+  R_WAKE,
+  R_WINDOW,
+  slotAt,
+} from './slab-layout.js';
+import { wake, wakeAll, waitAsync, waitSync } from './wake.js';
+
+/** R_FLAGS bits. Set by main with Atomics.or; never cleared until the slot is reused. */
+export const SLOT_ABORTED = 1;
+
+/** Why a wait for credit ended. */
+export type CreditOutcome = 'ok' | 'aborted' | 'closed';
+
+/** A slot handed to one request: the generation tells this request apart from earlier users of the slot. */
+export interface SlotRef {
+  slot: number;
+  generation: number;
+}
+
+export class RequestSlots {
+  readonly count: number;
+  private readonly control: Int32Array;
+  private readonly memory: PoolMemory;
+  /** Main only: slots not handed out, as a stack so recently used (cache-warm) slots are reused first. */
+  private freeSlots: number[] | null = null;
+
+  constructor(memory: PoolMemory) {
+    this.memory = memory;
+    this.control = memory.control;
+    this.count = memory.layout.slotCount;
+  }
+
+  // ---- main thread: the slot's lifecycle ----
+
+  /** Hands a slot to a new request with the given window. Returns null when every slot is in use. Main only. */
+  open(window: number): SlotRef | null {
+    if (!Number.isInteger(window) || window < 1) {
+      throw new SlabserveError('ERR_INVALID_OPTION', `window must be a positive integer, got ${window}`);
+    }
+    if (this.freeSlots === null) this.freeSlots = Array.from({ length: this.count }, (_, i) => this.count - 1 - i);
+    const slot = this.freeSlots.pop();
+    if (slot === undefined) return null;
+    const at = this.at(slot);
+    const c = this.control;
+    // Reset the counters before the new generation is published: a worker that sees the new generation sees them.
+    Atomics.store(c, at + R_RESP_OWNED, 0);
+    Atomics.store(c, at + R_REQ_OWNED, 0);
+    Atomics.store(c, at + R_FLAGS, 0);
+    Atomics.store(c, at + R_WINDOW, window);
+    const generation = (Atomics.load(c, at + R_GEN) + 1) | 0;
+    Atomics.store(c, at + R_GEN, generation);
+    return { slot, generation };
+  }
+
+  /** Takes a slot back once its request is finished and none of its slabs is still out. Main only. */
+  retire(slot: number): void {
+    this.abort(slot);
+    this.freeSlots!.push(slot);
+  }
+
+  /** Marks the request aborted and wakes everything that may wait on its behalf (credit and free-slab waiters). */
+  abort(slot: number): void {
+    const at = this.at(slot);
+    Atomics.or(this.control, at + R_FLAGS, SLOT_ABORTED);
+    wakeAll(this.control, at + R_WAKE);
+  }
+
+  // ---- counters, moved by whichever thread takes or gives back a slab ----
+
+  /** A response slab was acquired for this request (worker). Returns the new count. */
+  tookResponseSlab(slot: number): number {
+    return Atomics.add(this.control, this.at(slot) + R_RESP_OWNED, 1) + 1;
+  }
+
+  /** A response slab of this request was released (main, in the write callback). Wakes a writer waiting for credit. */
+  gaveResponseSlab(slot: number): number {
+    const at = this.at(slot);
+    const owned = Atomics.sub(this.control, at + R_RESP_OWNED, 1) - 1;
+    wake(this.control, at + R_WAKE, at + R_WAITERS);
+    return owned;
+  }
+
+  /** An upload slab was queued to the worker for this request (main). Returns the new count. */
+  tookUploadSlab(slot: number): number {
+    return Atomics.add(this.control, this.at(slot) + R_REQ_OWNED, 1) + 1;
+  }
+
+  /** An upload slab was consumed and released (worker). Returns the new count. */
+  gaveUploadSlab(slot: number): number {
+    return Atomics.sub(this.control, this.at(slot) + R_REQ_OWNED, 1) - 1;
+  }
+
+  responseOwned(slot: number): number {
+    return Atomics.load(this.control, this.at(slot) + R_RESP_OWNED);
+  }
+
+  uploadOwned(slot: number): number {
+    return Atomics.load(this.control, this.at(slot) + R_REQ_OWNED);
+  }
+
+  window(slot: number): number {
+    return Atomics.load(this.control, this.at(slot) + R_WINDOW);
+  }
+
+  generation(slot: number): number {
+    return Atomics.load(this.control, this.at(slot) + R_GEN);
+  }
+
+  /** True when the request is aborted, or the slot already serves a newer request. */
+  aborted(ref: SlotRef): boolean {
+    const at = this.at(ref.slot);
+    return (
+      (Atomics.load(this.control, at + R_FLAGS) & SLOT_ABORTED) !== 0 ||
+      Atomics.load(this.control, at + R_GEN) !== ref.generation
+    );
+  }
+
+  /** True when the request may take one more response slab now. */
+  hasCredit(slot: number): boolean {
+    const at = this.at(slot);
+    return Atomics.load(this.control, at + R_RESP_OWNED) < Atomics.load(this.control, at + R_WINDOW);
+  }
+
+  // ---- waiting for credit (worker) ----
+
+  /** Waits, without blocking the event loop, until the request may take a response slab, is aborted, or the pool closes. */
+  async waitCredit(ref: SlotRef): Promise<CreditOutcome> {
+    const c = this.control;
+    const at = this.at(ref.slot);
+    for (;;) {
+      Atomics.add(c, at + R_WAITERS, 1);
+      try {
+        const seen = Atomics.load(c, at + R_WAKE);
+        const outcome = this.creditNow(ref);
+        if (outcome !== null) return outcome;
+        Atomics.add(c, G_WAITS, 1);
+        await waitAsync(c, at + R_WAKE, seen);
+      } finally {
+        Atomics.sub(c, at + R_WAITERS, 1);
+      }
+    }
+  }
+
+  /** The blocking form of waitCredit(), for synchronous producers in workers. */
+  waitCreditSync(ref: SlotRef): CreditOutcome {
+    const c = this.control;
+    const at = this.at(ref.slot);
+    for (;;) {
+      Atomics.add(c, at + R_WAITERS, 1);
+      try {
+        const seen = Atomics.load(c, at + R_WAKE);
+        const outcome = this.creditNow(ref);
+        if (outcome !== null) return outcome;
+        Atomics.add(c, G_WAITS, 1);
+        waitSync(c, at + R_WAKE, seen);
+      } finally {
+        Atomics.sub(c, at + R_WAITERS, 1);
+      }
+    }
+  }
+
+  /** Wakes whatever waits on this slot (used when the pool closes). */
+  wakeSlot(slot: number): void {
+    wakeAll(this.control, this.at(slot) + R_WAKE);
+  }
+
+  private creditNow(ref: SlotRef): CreditOutcome | null {
+    if (Atomics.load(this.control, G_CLOSED) !== 0) return 'closed';
+    if (this.aborted(ref)) return 'aborted';
+    return this.hasCredit(ref.slot) ? 'ok' : null;
+  }
+
+  private at(slot: number): number {
+    if (!(slot >= 0 && slot < this.count) || !Number.isInteger(slot)) {
+      throw new SlabserveError('ERR_INVALID_OPTION', `request slot ${slot} is not in 0..${this.count - 1}`);
+    }
+    return slotAt(this.memory.layout, slot);
+  }
+}

@@ -1,0 +1,302 @@
+// The slab pool: fixed-size slabs whose ownership moves by one compareExchange per transition (both threads).
+//
+// A slab's tag word holds its state, its owner and its generation together, so one compareExchange checks all three
+// and changes them at once. Nothing about a slab is decided by timing: it returns to FREE only when its consumer says
+// it is done with the bytes (for a response, the socket write callback), when its request is gone, or when main
+// reclaims the slabs of a dead thread. The model is nginx's ngx_chain_update_chains: a buffer goes back to the free
+// list only when its owner sees it fully sent.
+
+import { SlabserveError } from '../errors.js';
+import type { PoolMemory } from './pool-memory.js';
+import {
+  G_CLOSED,
+  G_FREE,
+  G_FREE_WAITERS,
+  G_FREE_WAKE,
+  G_LOW_WATER,
+  G_REFUSED,
+  G_WAITS,
+  MAX_OWNER,
+  S_LENGTH,
+  S_SLOT,
+  S_TAG,
+  SLAB_WORDS,
+  slabAt,
+} from './slab-layout.js';
+import { wake, wakeAll, waitAsync, waitSync, type WaitOutcome } from './wake.js';
+
+/** A slab's ownership state. Each comment says who moves a slab in, and who moves it out. */
+export const SlabState = {
+  /** In: release() by the consumer, a dropped request, or reclaim(). Out: acquire() by a producer. */
+  FREE: 0,
+  /** In: acquire(). The owner writes its bytes. Out: queue() by the owner, or release() if its request is gone. */
+  FILLING: 1,
+  /** In: queue(); a descriptor is on its way to the consumer. Out: startWrite() by the consumer, or release(). */
+  QUEUED: 2,
+  /** In: startWrite(); the consumer (a socket write, or a worker copying an upload) reads the bytes.
+   *  Out: release() in the consumer's completion callback. */
+  WRITING: 3,
+} as const;
+export type SlabState = (typeof SlabState)[keyof typeof SlabState];
+
+const STATE_NAMES = ['FREE', 'FILLING', 'QUEUED', 'WRITING'] as const;
+
+// Tag word: [generation:22][owner:8][state:2]. The generation changes on every acquire, so a stale reference to a
+// slab (a late callback, a descriptor from a dead request) never matches the slab's next life.
+const STATE_BITS = 2;
+const OWNER_BITS = 8;
+const GEN_SHIFT = STATE_BITS + OWNER_BITS;
+const STATE_MASK = (1 << STATE_BITS) - 1;
+const OWNER_MASK = (1 << OWNER_BITS) - 1;
+export const GENERATION_MASK = (1 << (32 - GEN_SHIFT)) - 1;
+
+function tagOf(generation: number, owner: number, state: SlabState): number {
+  return ((generation << GEN_SHIFT) | (owner << STATE_BITS) | state) | 0;
+}
+
+/** Every field of a slab header, as printed when an invariant breaks. */
+export interface SlabHeader {
+  index: number;
+  state: (typeof STATE_NAMES)[number];
+  owner: number;
+  generation: number;
+  length: number;
+  slot: number;
+}
+
+/** Returned by acquire() when no slab is free: running out is a value, not an exception. */
+export const NO_SLAB = -1;
+
+export class SlabPool {
+  readonly size: number;
+  readonly count: number;
+  readonly memory: PoolMemory;
+  private readonly control: Int32Array;
+  /** Where this thread's next search for a free slab starts; per thread, so threads do not contend on it. */
+  private cursor: number;
+
+  constructor(memory: PoolMemory, cursorSeed = 0) {
+    this.memory = memory;
+    this.control = memory.control;
+    this.size = memory.layout.slabSize;
+    this.count = memory.layout.slabCount;
+    this.cursor = Math.abs(cursorSeed * 7919) % this.count;
+  }
+
+  /**
+   * Takes a FREE slab into FILLING for `owner`, on behalf of request slot `slot`. Returns its index, or NO_SLAB when
+   * none is free. The tag compareExchange is the whole hand-over: the winner owns the slab, nobody else can.
+   */
+  acquire(owner: number, slot: number): number {
+    if (owner < 0 || owner > MAX_OWNER) throw new SlabserveError('ERR_INVALID_OPTION', `owner ${owner} out of range`);
+    const c = this.control;
+    const { slabsAt } = this.memory.layout;
+    for (let tries = 0; tries < this.count; tries++) {
+      if (Atomics.load(c, G_FREE) <= 0) return NO_SLAB;
+      const i = this.cursor;
+      this.cursor = i + 1 === this.count ? 0 : i + 1;
+      const at = slabsAt + i * SLAB_WORDS;
+      const tag = Atomics.load(c, at + S_TAG);
+      if ((tag & STATE_MASK) !== SlabState.FREE) continue;
+      const generation = ((tag >>> GEN_SHIFT) + 1) & GENERATION_MASK;
+      if (Atomics.compareExchange(c, at + S_TAG, tag, tagOf(generation, owner, SlabState.FILLING)) !== tag) continue;
+      // Ours now. The length and slot fields are the owner's to write until it queues the slab.
+      Atomics.store(c, at + S_LENGTH, 0);
+      Atomics.store(c, at + S_SLOT, slot);
+      const free = Atomics.sub(c, G_FREE, 1) - 1;
+      this.lowerWater(free);
+      return i;
+    }
+    return NO_SLAB;
+  }
+
+  /** FILLING → QUEUED: the owner has written `length` bytes and is about to publish a descriptor for them. */
+  queue(index: number, generation: number, length: number): void {
+    const at = this.headerAt(index);
+    if (length < 0 || length > this.size) throw new SlabserveError('ERR_SLAB_INDEX', `length ${length} out of range`);
+    Atomics.store(this.control, at + S_LENGTH, length);
+    this.transition(index, generation, SlabState.FILLING, SlabState.QUEUED);
+  }
+
+  /** QUEUED → WRITING: the consumer hands the bytes to the socket (or starts copying an upload out). */
+  startWrite(index: number, generation: number): void {
+    this.transition(index, generation, SlabState.QUEUED, SlabState.WRITING);
+  }
+
+  /**
+   * `from` → FREE. Called in the consumer's completion callback (from WRITING), or for a request that is gone
+   * (from FILLING or QUEUED). A release that does not match state and generation is refused: counted, then thrown.
+   */
+  release(index: number, generation: number, from: SlabState): void {
+    this.transition(index, generation, from, SlabState.FREE);
+    Atomics.add(this.control, G_FREE, 1);
+    wake(this.control, G_FREE_WAKE, G_FREE_WAITERS);
+  }
+
+  /**
+   * Frees every slab that `owner` holds in FILLING: the thread died mid-fill and will never queue them. Slabs it had
+   * already queued are still valid and are left to their consumer. Returns how many were freed.
+   */
+  reclaim(owner: number): number {
+    let freed = 0;
+    for (let i = 0; i < this.count; i++) {
+      const at = this.headerAt(i);
+      const tag = Atomics.load(this.control, at + S_TAG);
+      if ((tag & STATE_MASK) !== SlabState.FILLING || ((tag >>> STATE_BITS) & OWNER_MASK) !== owner) continue;
+      const freeTag = tagOf(tag >>> GEN_SHIFT, owner, SlabState.FREE);
+      if (Atomics.compareExchange(this.control, at + S_TAG, tag, freeTag) === tag) {
+        Atomics.add(this.control, G_FREE, 1);
+        freed++;
+      }
+    }
+    if (freed > 0) wake(this.control, G_FREE_WAKE, G_FREE_WAITERS);
+    return freed;
+  }
+
+  /**
+   * Frees a slab whose consumer thread died after it was queued to it: it may be QUEUED or WRITING. Each attempt is
+   * one exact compareExchange; returns false when the slab had already moved on (freed, or a newer generation).
+   */
+  reclaimSent(index: number, generation: number): boolean {
+    const at = this.headerAt(index);
+    const tag = Atomics.load(this.control, at + S_TAG);
+    const state = tag & STATE_MASK;
+    if (tag >>> GEN_SHIFT !== generation || (state !== SlabState.QUEUED && state !== SlabState.WRITING)) return false;
+    const freeTag = tagOf(generation, (tag >>> STATE_BITS) & OWNER_MASK, SlabState.FREE);
+    if (Atomics.compareExchange(this.control, at + S_TAG, tag, freeTag) !== tag) return false;
+    Atomics.add(this.control, G_FREE, 1);
+    wake(this.control, G_FREE_WAKE, G_FREE_WAITERS);
+    return true;
+  }
+
+  /** The slab's bytes, as a view of the shared buffer (never a copy). */
+  bytes(index: number, length = this.size): Uint8Array {
+    return new Uint8Array(this.memory.buffers.data, index * this.size, length);
+  }
+
+  /** Byte offset of the slab in the data buffer, for callers that build their own views. */
+  offset(index: number): number {
+    return index * this.size;
+  }
+
+  generation(index: number): number {
+    return Atomics.load(this.control, this.headerAt(index) + S_TAG) >>> GEN_SHIFT;
+  }
+
+  state(index: number): SlabState {
+    return (Atomics.load(this.control, this.headerAt(index) + S_TAG) & STATE_MASK) as SlabState;
+  }
+
+  header(index: number): SlabHeader {
+    const at = this.headerAt(index);
+    const tag = Atomics.load(this.control, at + S_TAG);
+    return {
+      index,
+      state: STATE_NAMES[tag & STATE_MASK]!,
+      owner: (tag >>> STATE_BITS) & OWNER_MASK,
+      generation: tag >>> GEN_SHIFT,
+      length: Atomics.load(this.control, at + S_LENGTH),
+      slot: Atomics.load(this.control, at + S_SLOT),
+    };
+  }
+
+  /** Slabs in FREE now (a counter kept beside the tags; exact whenever no transition is in progress). */
+  free(): number {
+    return Atomics.load(this.control, G_FREE);
+  }
+
+  lowWater(): number {
+    return Atomics.load(this.control, G_LOW_WATER);
+  }
+
+  refused(): number {
+    return Atomics.load(this.control, G_REFUSED);
+  }
+
+  waits(): number {
+    return Atomics.load(this.control, G_WAITS);
+  }
+
+  closed(): boolean {
+    return Atomics.load(this.control, G_CLOSED) !== 0;
+  }
+
+  /** Marks the pool closed and wakes every thread waiting for a slab; later waits return at once. */
+  close(): void {
+    Atomics.store(this.control, G_CLOSED, 1);
+    wakeAll(this.control, G_FREE_WAKE);
+  }
+
+  /**
+   * Waits until a slab may be free, without blocking the event loop. Resolves early on close, on an abort that
+   * bumps the wake word (see RequestSlots.abort), or after `timeoutMs`. The caller retries acquire() afterwards.
+   */
+  async waitForFree(timeoutMs = Infinity): Promise<WaitOutcome> {
+    const c = this.control;
+    Atomics.add(c, G_FREE_WAITERS, 1);
+    try {
+      const seen = Atomics.load(c, G_FREE_WAKE);
+      if (Atomics.load(c, G_FREE) > 0 || this.closed()) return 'not-equal';
+      Atomics.add(c, G_WAITS, 1);
+      return await waitAsync(c, G_FREE_WAKE, seen, timeoutMs);
+    } finally {
+      Atomics.sub(c, G_FREE_WAITERS, 1);
+    }
+  }
+
+  /** The blocking form of waitForFree(), for synchronous producers in workers. */
+  waitForFreeSync(timeoutMs = Infinity): WaitOutcome {
+    const c = this.control;
+    Atomics.add(c, G_FREE_WAITERS, 1);
+    try {
+      const seen = Atomics.load(c, G_FREE_WAKE);
+      if (Atomics.load(c, G_FREE) > 0 || this.closed()) return 'not-equal';
+      Atomics.add(c, G_WAITS, 1);
+      return waitSync(c, G_FREE_WAKE, seen, timeoutMs);
+    } finally {
+      Atomics.sub(c, G_FREE_WAITERS, 1);
+    }
+  }
+
+  /** Wakes every thread waiting for a free slab, whatever the count says (used on abort and close). */
+  wakeFreeWaiters(): void {
+    wakeAll(this.control, G_FREE_WAKE);
+  }
+
+  private transition(index: number, generation: number, from: SlabState, to: SlabState): void {
+    const at = this.headerAt(index);
+    const tag = Atomics.load(this.control, at + S_TAG);
+    const expected = tagOf(generation, (tag >>> STATE_BITS) & OWNER_MASK, from);
+    const next = tagOf(generation, (tag >>> STATE_BITS) & OWNER_MASK, to);
+    if (tag !== expected || Atomics.compareExchange(this.control, at + S_TAG, expected, next) !== expected) {
+      this.refuse(index, generation, from, to);
+    }
+  }
+
+  private refuse(index: number, generation: number, from: SlabState, to: SlabState): never {
+    Atomics.add(this.control, G_REFUSED, 1);
+    const h = this.header(index);
+    throw new SlabserveError(
+      'ERR_SLAB_TRANSITION_REFUSED',
+      `${STATE_NAMES[from]} → ${STATE_NAMES[to]} at generation ${generation}, but slab ${h.index} is ` +
+        `state=${h.state} owner=${h.owner} generation=${h.generation} length=${h.length} slot=${h.slot}`,
+    );
+  }
+
+  private headerAt(index: number): number {
+    if (!(index >= 0 && index < this.count) || !Number.isInteger(index)) {
+      throw new SlabserveError('ERR_SLAB_INDEX', `slab ${index} is not in 0..${this.count - 1}`);
+    }
+    return slabAt(this.memory.layout, index);
+  }
+
+  private lowerWater(free: number): void {
+    const c = this.control;
+    let low = Atomics.load(c, G_LOW_WATER);
+    while (free < low) {
+      const seen = Atomics.compareExchange(c, G_LOW_WATER, low, free);
+      if (seen === low) return;
+      low = seen;
+    }
+  }
+}
