@@ -34,6 +34,8 @@ export const ErrorCodes = {
   ERR_SEND_TIMEOUT: 'the client did not read for sendTimeout',
   /** The request body exceeded maxBodySize. */
   ERR_BODY_TOO_LARGE: 'the request body exceeded maxBodySize',
+  /** The request head could not be turned into a web Request (bad Host or URL). */
+  ERR_BAD_REQUEST: 'the request could not be turned into a web Request',
   /** The server is closing and takes no new requests. */
   ERR_SERVER_CLOSING: 'the server is closing',
 } as const;

@@ -6,3 +6,4 @@ export * from './slab-pool.js';
 export * from './request-slots.js';
 export * from './descriptor-queue.js';
 export * from './wake.js';
+export * from './queue-sender.js';

@@ -103,8 +103,10 @@ export class SlabPool {
       // Ours now. The length and slot fields are the owner's to write until it queues the slab.
       Atomics.store(c, at + S_LENGTH, 0);
       Atomics.store(c, at + S_SLOT, slot);
+      // A release adds to G_FREE just after its compareExchange, so taking that slab first can drive the counter
+      // briefly below the true count, even to -1; the low-water mark records the true floor, 0.
       const free = Atomics.sub(c, G_FREE, 1) - 1;
-      this.lowerWater(free);
+      this.lowerWater(Math.max(free, 0));
       return i;
     }
     return NO_SLAB;
@@ -112,8 +114,13 @@ export class SlabPool {
 
   /** FILLING → QUEUED: the owner has written `length` bytes and is about to publish a descriptor for them. */
   queue(index: number, generation: number, length: number): void {
-    const at = this.headerAt(index);
+    const at = this.headerAt(index, true);
     if (length < 0 || length > this.size) throw new SlabserveError('ERR_SLAB_INDEX', `length ${length} out of range`);
+    // Only the slab's owner may write its length: a stale call is refused before it touches someone else's header.
+    const tag = Atomics.load(this.control, at + S_TAG);
+    if ((tag & STATE_MASK) !== SlabState.FILLING || tag >>> GEN_SHIFT !== generation) {
+      this.refuse(index, generation, SlabState.FILLING, SlabState.QUEUED);
+    }
     Atomics.store(this.control, at + S_LENGTH, length);
     this.transition(index, generation, SlabState.FILLING, SlabState.QUEUED);
   }
@@ -128,6 +135,11 @@ export class SlabPool {
    * (from FILLING or QUEUED). A release that does not match state and generation is refused: counted, then thrown.
    */
   release(index: number, generation: number, from: SlabState): void {
+    // FREE → FREE would match a free slab and count it free a second time: only an owned slab can be released.
+    if (from === SlabState.FREE) {
+      this.headerAt(index, true);
+      this.refuse(index, generation, from, SlabState.FREE);
+    }
     this.transition(index, generation, from, SlabState.FREE);
     Atomics.add(this.control, G_FREE, 1);
     wake(this.control, G_FREE_WAKE, G_FREE_WAITERS);
@@ -264,7 +276,7 @@ export class SlabPool {
   }
 
   private transition(index: number, generation: number, from: SlabState, to: SlabState): void {
-    const at = this.headerAt(index);
+    const at = this.headerAt(index, true);
     const tag = Atomics.load(this.control, at + S_TAG);
     const expected = tagOf(generation, (tag >>> STATE_BITS) & OWNER_MASK, from);
     const next = tagOf(generation, (tag >>> STATE_BITS) & OWNER_MASK, to);
@@ -283,8 +295,10 @@ export class SlabPool {
     );
   }
 
-  private headerAt(index: number): number {
+  /** `inTransition`: an index outside the pool is then a refused transition too, so it is counted before the throw. */
+  private headerAt(index: number, inTransition = false): number {
     if (!(index >= 0 && index < this.count) || !Number.isInteger(index)) {
+      if (inTransition) Atomics.add(this.control, G_REFUSED, 1);
       throw new SlabserveError('ERR_SLAB_INDEX', `slab ${index} is not in 0..${this.count - 1}`);
     }
     return slabAt(this.memory.layout, index);

@@ -1,0 +1,99 @@
+#!/usr/bin/env node
+// The slabserve command: parses flags with node:util parseArgs and starts a server (main thread).
+
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { hasCode, SlabserveError } from '../errors.js';
+import { parseDuration, parseSize, type ServerOptions } from './options.js';
+import { startServer } from './server.js';
+
+const USAGE = `Usage: slabserve [app] [options]
+
+Serves an app module (fetch style: export default { fetch(request) }, or native: export default { serve(request,
+response) }) from worker threads. With no app, serves the bundled example.
+
+Options:
+  --port N            port to listen on (default: $PORT, else 3000; 0 picks one)
+  --host ADDR         address to bind (default 127.0.0.1)
+  --threads N         worker threads (default: CPU count)
+  --slab-size SIZE    bytes per slab, a multiple of 4k (default 64k)
+  --slab-count N      slabs in the pool (default 1024)
+  --window N          slabs one request may own at once (default 8)
+  --max-inflight N    requests in flight at once (default 4096)
+  --send-timeout DUR  cut off a client that takes no bytes for this long (default 60s; 0 disables)
+  -h, --help          print this and exit
+  -v, --version       print the version and exit
+
+Sizes take k, m or g suffixes (64k, 1m); durations take ms, s or m (60s).`;
+
+const OPTIONS = {
+  port: { type: 'string' },
+  host: { type: 'string' },
+  threads: { type: 'string' },
+  'slab-size': { type: 'string' },
+  'slab-count': { type: 'string' },
+  window: { type: 'string' },
+  'max-inflight': { type: 'string' },
+  'send-timeout': { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+  version: { type: 'boolean', short: 'v' },
+} as const;
+
+function integer(flag: string, text: string): number {
+  if (!/^\d+$/.test(text)) throw new SlabserveError('ERR_INVALID_OPTION', `--${flag} takes a whole number, got ${JSON.stringify(text)}`);
+  return Number(text);
+}
+
+/** Turns argv into server options; throws ERR_INVALID_OPTION (or parseArgs' own coded error) on bad flags. */
+export function parseCommandLine(argv: string[]): { options: ServerOptions } | { exit: string } {
+  const { values, positionals } = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
+  if (values.help) return { exit: USAGE };
+  if (values.version) {
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+    return { exit: pkg.version };
+  }
+  if (positionals.length > 1) throw new SlabserveError('ERR_INVALID_OPTION', `one app at most, got ${positionals.join(' ')}`);
+  const options: ServerOptions = { app: positionals[0] ?? new URL('../../examples/app.js', import.meta.url) };
+  if (values.port !== undefined) options.port = integer('port', values.port);
+  if (values.host !== undefined) options.host = values.host;
+  if (values.threads !== undefined) options.threads = integer('threads', values.threads);
+  if (values['slab-size'] !== undefined) options.slabSize = parseSize(values['slab-size']);
+  if (values['slab-count'] !== undefined) options.slabCount = integer('slab-count', values['slab-count']);
+  if (values.window !== undefined) options.window = integer('window', values.window);
+  if (values['max-inflight'] !== undefined) options.maxInflight = integer('max-inflight', values['max-inflight']);
+  if (values['send-timeout'] !== undefined) options.sendTimeout = parseDuration(values['send-timeout']);
+  return { options };
+}
+
+async function main(): Promise<void> {
+  let parsed: ReturnType<typeof parseCommandLine>;
+  try {
+    parsed = parseCommandLine(process.argv.slice(2));
+  } catch (err) {
+    process.stderr.write(`slabserve: ${(err as Error).message}\n\n${USAGE}\n`);
+    process.exit(2);
+  }
+  if ('exit' in parsed) {
+    process.stdout.write(`${parsed.exit}\n`);
+    return;
+  }
+  let server;
+  try {
+    server = await startServer(parsed.options);
+  } catch (err) {
+    process.stderr.write(`slabserve: ${(err as Error).message}\n`);
+    process.exit(hasCode(err, 'ERR_INVALID_OPTION') ? 2 : 1);
+  }
+  process.stdout.write(`slabserve listening on ${server.url}\n`);
+  let stopping = false;
+  const stop = (): void => {
+    if (stopping) process.exit(1);
+    stopping = true;
+    process.stderr.write('slabserve: closing (finishing in-flight responses; signal again to force)\n');
+    void server.close().then(() => process.exit(0));
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+}
+
+void main();

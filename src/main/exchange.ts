@@ -1,0 +1,225 @@
+// One request on the main thread: its slot, its head on the way to a worker, its upload, and its response (main thread).
+
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ErrorCode } from '../errors.js';
+import {
+  codeAt,
+  codeIndex,
+  decodeStrings,
+  encodedSize,
+  encodeStrings,
+  FLAG_END,
+  FLAG_MORE,
+  Kind,
+  KIND_MASK,
+  REQUEST_HAS_BODY,
+  requestHeadStrings,
+  RESPONSE_HEAD_FIXED,
+} from '../messages.js';
+import { NO_SLAB, SlabState, type Descriptor, type SlotRef } from '../pool/index.js';
+import type { MainContext } from './main-context.js';
+import { ResponseWriter } from './response-writer.js';
+import type { ThreadState } from './thread-supervisor.js';
+import { UploadReader } from './upload-reader.js';
+
+/** The status main answers with when a request fails before its head went out, by error code. */
+export function statusFor(code: ErrorCode): number {
+  switch (code) {
+    case 'ERR_BAD_REQUEST':
+      return 400;
+    case 'ERR_BODY_TOO_LARGE':
+      return 413;
+    case 'ERR_WORKER_DIED':
+      return 502;
+    case 'ERR_SERVER_CLOSING':
+      return 503;
+    case 'ERR_APP_TIMEOUT':
+      return 504;
+    default:
+      return 500;
+  }
+}
+
+function hasBody(req: IncomingMessage): boolean {
+  const length = req.headers['content-length'];
+  return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
+}
+
+export class Exchange {
+  readonly ref: SlotRef;
+  readonly thread: ThreadState;
+  readonly req: IncomingMessage;
+  readonly res: ServerResponse;
+  readonly writer: ResponseWriter;
+  readonly upload: UploadReader | null;
+  /** The worker sent this request's last descriptor, or died. */
+  workerDone = false;
+  /** When the request was dispatched, for the app timeout. */
+  readonly started = performance.now();
+  private readonly ctx: MainContext;
+  private headParts: Buffer[] | null = null;
+  /** Request head bytes not yet queued to the worker; null once all of it is. */
+  private headBytes: Buffer | null = null;
+  private headPieces = 0;
+  private clientGone = false;
+  private settled = false;
+  private retired = false;
+  /** Called once the slot may go back: the worker is done and nothing holds a slab or credit. */
+  onRetire: (() => void) | null = null;
+
+  constructor(ctx: MainContext, ref: SlotRef, thread: ThreadState, req: IncomingMessage, res: ServerResponse) {
+    this.ctx = ctx;
+    this.ref = ref;
+    this.thread = thread;
+    this.req = req;
+    this.res = res;
+    this.writer = new ResponseWriter(ctx, res, ref.slot, req.method === 'HEAD');
+    this.writer.onSettled = () => {
+      this.settled = true;
+      this.maybeRetire();
+    };
+    const body = hasBody(req);
+    this.upload = body ? new UploadReader(ctx, req, ref, thread.sender) : null;
+    res.on('close', () => this.onClose());
+    const strings = requestHeadStrings(
+      req.method ?? 'GET',
+      req.url ?? '/',
+      req.httpVersion,
+      req.socket.remoteAddress ?? '',
+      body ? REQUEST_HAS_BODY : 0,
+      req.rawHeaders,
+    );
+    this.headBytes = Buffer.allocUnsafe(encodedSize(strings));
+    encodeStrings(this.headBytes, strings);
+    this.sendHead();
+  }
+
+  /** Queues the request head to the worker, slab by slab (a head longer than a slab goes in pieces flagged MORE). */
+  private sendHead(): void {
+    const { ctx, ref } = this;
+    while (this.headBytes !== null) {
+      if (this.clientGone || this.workerDone) return;
+      const slab = ctx.acquire(ref.slot);
+      if (slab === NO_SLAB) {
+        ctx.whenSlabFree(() => this.sendHead());
+        return;
+      }
+      const bytes = this.headBytes;
+      const n = Math.min(bytes.length, ctx.pool.size);
+      bytes.copy(ctx.view(slab), 0, 0, n);
+      const more = n < bytes.length;
+      this.headBytes = more ? bytes.subarray(n) : null;
+      const gen = ctx.pool.generation(slab);
+      ctx.pool.queue(slab, gen, n);
+      this.headPieces++;
+      this.thread.sender.send(ref.slot, ref.generation, slab, gen, n, Kind.REQUEST_HEAD | (more ? FLAG_MORE : 0), n);
+    }
+  }
+
+  /** A descriptor from the worker for this request. */
+  onDescriptor(d: Descriptor): void {
+    const kind = d.kind & KIND_MASK;
+    if (kind === Kind.UPLOAD_CREDIT) {
+      this.upload?.credit();
+      return;
+    }
+    if (kind === Kind.RESPONSE_HEAD) {
+      this.onHead(d);
+    } else if (kind === Kind.RESPONSE_BODY) {
+      this.writer.body(d.slab, d.slabGen, 0, d.length);
+    } else if (kind === Kind.RESPONSE_ERROR) {
+      this.finishWorker();
+      const code = codeAt(d.aux);
+      if (code !== 'ERR_REQUEST_ABORTED') this.ctx.stats.count(code);
+      this.writer.fail(statusFor(code), code);
+      return;
+    }
+    if (kind === Kind.RESPONSE_END || (d.kind & FLAG_END) !== 0) {
+      this.finishWorker();
+      this.writer.end();
+    }
+  }
+
+  private onHead(d: Descriptor): void {
+    const { ctx } = this;
+    const bytes = ctx.bytes(d.slab, 0, d.aux);
+    if ((d.kind & FLAG_MORE) !== 0 || this.headParts !== null) {
+      (this.headParts ??= []).push(Buffer.from(bytes));
+      if ((d.kind & FLAG_MORE) !== 0) {
+        ctx.pool.release(d.slab, d.slabGen, SlabState.QUEUED);
+        ctx.slots.gaveResponseSlab(this.ref.slot);
+        return;
+      }
+    }
+    const parts = this.headParts;
+    this.headParts = null;
+    const strings = decodeStrings(parts === null ? bytes : Buffer.concat(parts));
+    try {
+      this.writer.head(Number(strings[0]), strings.slice(RESPONSE_HEAD_FIXED));
+    } catch {
+      // node refused a header the worker let through: never a split response.
+      ctx.pool.release(d.slab, d.slabGen, SlabState.QUEUED);
+      ctx.slots.gaveResponseSlab(this.ref.slot);
+      this.abortWorker('ERR_INVALID_HEADER');
+      this.ctx.stats.count('ERR_INVALID_HEADER');
+      this.writer.fail(500, 'ERR_INVALID_HEADER');
+      return;
+    }
+    // The rest of the slab is body; an empty remainder frees the slab now.
+    this.writer.body(d.slab, d.slabGen, d.aux, d.length - d.aux);
+  }
+
+  /** Tells the worker to give up on this request (client gone, timeout), and wakes anything it waits on. */
+  abortWorker(code: ErrorCode): void {
+    if (this.workerDone) return;
+    this.ctx.slots.abort(this.ref.slot);
+    this.ctx.pool.wakeFreeWaiters();
+    this.thread.sender.send(this.ref.slot, this.ref.generation, -1, 0, 0, Kind.REQUEST_ABORT, codeIndex(code));
+  }
+
+  /** The worker thread died: answer 502 if no head went out, else cut the connection. */
+  workerDied(): void {
+    if (this.workerDone) return;
+    this.finishWorker();
+    this.ctx.stats.count('ERR_WORKER_DIED');
+    this.writer.fail(statusFor('ERR_WORKER_DIED'), 'ERR_WORKER_DIED');
+  }
+
+  /** The app took too long: the caller terminates its thread; this request gets a 504 or a cut connection. */
+  timedOut(): void {
+    if (this.workerDone) return;
+    this.finishWorker();
+    this.ctx.stats.count('ERR_APP_TIMEOUT');
+    this.writer.fail(statusFor('ERR_APP_TIMEOUT'), 'ERR_APP_TIMEOUT');
+  }
+
+  private finishWorker(): void {
+    if (this.workerDone) return;
+    this.workerDone = true;
+    this.thread.active--;
+    this.upload?.stop();
+    this.maybeRetire();
+  }
+
+  private onClose(): void {
+    if (!this.res.writableFinished) {
+      this.clientGone = true;
+      this.abortWorker('ERR_REQUEST_ABORTED');
+      this.upload?.stop();
+      if (this.headBytes !== null) {
+        // The worker never got the whole head, so it will never answer: the request ends here. (The abort above
+        // makes it drop any head pieces it holds.)
+        this.headBytes = null;
+        this.finishWorker();
+      }
+    }
+    this.writer.close();
+  }
+
+  private maybeRetire(): void {
+    if (this.retired || !this.workerDone || !this.settled) return;
+    this.retired = true;
+    this.ctx.slots.retire(this.ref.slot);
+    this.onRetire?.();
+  }
+}

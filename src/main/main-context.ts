@@ -1,0 +1,74 @@
+// What the main thread's parts share: the pool, its views, the counters, and waiting for a free slab (main thread).
+
+import { NO_SLAB, type RequestSlots, type SlabPool } from '../pool/index.js';
+import type { ResolvedOptions } from './options.js';
+import type { ServerStats } from './stats.js';
+
+/** The owner id of the main thread in slab tags. */
+export const MAIN_OWNER = 0;
+
+export class MainContext {
+  readonly pool: SlabPool;
+  readonly slots: RequestSlots;
+  readonly options: ResolvedOptions;
+  readonly stats: ServerStats;
+  private readonly views: Buffer[] = [];
+  private readonly slabWaiters: (() => void)[] = [];
+  private waiting = false;
+
+  constructor(pool: SlabPool, slots: RequestSlots, options: ResolvedOptions, stats: ServerStats) {
+    this.pool = pool;
+    this.slots = slots;
+    this.options = options;
+    this.stats = stats;
+  }
+
+  /** A Buffer view of a whole slab, made once per slab (a view of shared memory, never a copy). */
+  view(slab: number): Buffer {
+    let v = this.views[slab];
+    if (v === undefined) {
+      v = Buffer.from(this.pool.memory.buffers.data, this.pool.offset(slab), this.pool.size);
+      this.views[slab] = v;
+    }
+    return v;
+  }
+
+  /** A view of `length` bytes at `offset` in a slab: the cached view itself when that is the whole slab. */
+  bytes(slab: number, offset: number, length: number): Buffer {
+    const v = this.view(slab);
+    return offset === 0 && length === v.length ? v : v.subarray(offset, offset + length);
+  }
+
+  /** True while free slabs are at or below the pressure floor: writes copy, and stalled sockets spill. */
+  underPressure(): boolean {
+    return this.pool.free() <= this.options.pressureFloor;
+  }
+
+  /** Takes a slab for main's own use (request heads, uploads), or NO_SLAB when none is free. */
+  acquire(slot: number): number {
+    return this.pool.acquire(MAIN_OWNER, slot);
+  }
+
+  /**
+   * Calls `retry` once a slab may be free. Main never blocks: one waitAsync loop serves every waiter, in order. The
+   * bounded wait is a safety net; releases wake it at once.
+   */
+  whenSlabFree(retry: () => void): void {
+    this.slabWaiters.push(retry);
+    if (this.waiting) return;
+    this.waiting = true;
+    void (async () => {
+      while (this.slabWaiters.length > 0) {
+        // Always yield: a retry that loses its slab to a worker comes back to this list, and must not spin.
+        if (this.pool.free() === 0 && !this.pool.closed()) await this.pool.waitForFree(50);
+        else await new Promise(setImmediate);
+        const ready = this.slabWaiters.splice(0, Math.max(1, this.pool.free()));
+        for (const fn of ready) fn();
+        if (this.pool.closed()) break;
+      }
+      this.waiting = false;
+    })();
+  }
+}
+
+export { NO_SLAB };

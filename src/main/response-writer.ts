@@ -1,0 +1,230 @@
+// Writes one response's slabs to its socket and frees each slab only in its write callback (main thread).
+//
+// Slabs arrive QUEUED from the worker. Main keeps them in its own hands (`pending`) and gives the socket only what it
+// can take now (until writableNeedDrain), so a client that stops reading pins at most the slab it was last given.
+// Each slab handed to res.write() is WRITING until its callback: that callback, or the response's 'close' for writes
+// whose callback never comes (nodejs/node#36673), frees it, exactly once. Under pool pressure main copies instead:
+// what it writes, and what stalled sockets hold in `pending`, so the pool keeps slabs for everyone else.
+
+import { SlabState } from '../pool/index.js';
+import type { MainContext } from './main-context.js';
+import type { ServerResponse } from 'node:http';
+
+/** Slab bytes waiting for the socket: in a slab (QUEUED), or spilled to the heap (copy). */
+interface Piece {
+  slab: number;
+  gen: number;
+  offset: number;
+  length: number;
+  copy: Buffer | null;
+}
+
+/** A write whose callback has not come yet. slab is -1 for copies, which hold credit but no slab. */
+interface Flight {
+  slab: number;
+  gen: number;
+  length: number;
+  done: boolean;
+}
+
+export class ResponseWriter {
+  private readonly ctx: MainContext;
+  private readonly res: ServerResponse;
+  private readonly slot: number;
+  private readonly pending: Piece[] = [];
+  private readonly flights = new Set<Flight>();
+  /** No body may go on the wire (HEAD, 204, 304): body slabs are freed unwritten. */
+  private bodyless: boolean;
+  private declared = -1;
+  private queuedBytes = 0;
+  private endSeen = false;
+  private ended = false;
+  private closed = false;
+  /** Last time the socket took bytes (a write callback), for the send timeout. */
+  lastProgress = 0;
+  /** Called when nothing of this response holds a slab or credit any more. */
+  onSettled: (() => void) | null = null;
+
+  constructor(ctx: MainContext, res: ServerResponse, slot: number, bodyless: boolean) {
+    this.ctx = ctx;
+    this.res = res;
+    this.slot = slot;
+    this.bodyless = bodyless;
+    res.on('drain', () => this.pump());
+  }
+
+  /** True while slabs or credit are still out: pieces waiting, or writes without their callback. */
+  get busy(): boolean {
+    return this.pending.length > 0 || this.flights.size > 0;
+  }
+
+  /** True when bytes wait on a socket that takes none: what the send timeout and the spill look at. */
+  get stalled(): boolean {
+    return this.flights.size > 0 || (this.pending.length > 0 && this.res.writableNeedDrain);
+  }
+
+  /** Sets status and headers. Throws node's coded error if a header is invalid (the caller answers 500). */
+  head(status: number, headers: string[]): void {
+    for (let i = 0; i < headers.length; i += 2) {
+      if (headers[i]!.length === 14 && headers[i]!.toLowerCase() === 'content-length') {
+        this.declared = Number(headers[i + 1]);
+      }
+    }
+    if (status === 204 || status === 304 || status < 200) this.bodyless = true;
+    this.res.writeHead(status, headers);
+    this.lastProgress = performance.now();
+  }
+
+  /** Body bytes in a QUEUED slab; the writer owns the slab from here. */
+  body(slab: number, gen: number, offset: number, length: number): void {
+    if (this.closed || this.bodyless || length === 0) {
+      this.dropSlab(slab, gen);
+      return;
+    }
+    this.queuedBytes += length;
+    if (this.declared >= 0 && this.queuedBytes > this.declared) {
+      // More bytes than the app's Content-Length: the response can no longer be framed; cut it.
+      this.dropSlab(slab, gen);
+      this.ctx.stats.count('ERR_APP_STREAM');
+      this.res.destroy();
+      return;
+    }
+    this.pending.push({ slab, gen, offset, length, copy: null });
+    this.pump();
+  }
+
+  /** The worker finished the body. The response ends once every pending piece is written. */
+  end(): void {
+    this.endSeen = true;
+    this.pump();
+  }
+
+  /** Writes pending pieces while the socket takes them, and ends the response after the last. */
+  pump(): void {
+    const res = this.res;
+    while (this.pending.length > 0 && !this.closed && !res.writableNeedDrain) {
+      this.write(this.pending.shift()!);
+    }
+    if (this.endSeen && !this.ended && this.pending.length === 0 && !this.closed) {
+      this.ended = true;
+      if (!this.bodyless && this.declared >= 0 && this.queuedBytes !== this.declared) {
+        // Fewer bytes than declared: ending cleanly would make a short body look whole (invariant 7).
+        this.ctx.stats.count('ERR_APP_STREAM');
+        res.destroy();
+        return;
+      }
+      res.end();
+      this.settle();
+    }
+  }
+
+  /**
+   * Answers with an error status when no head has gone out, or cuts the connection when one has: a response whose
+   * head is on the wire can no longer say it failed, and must never look complete (invariant 7).
+   */
+  fail(status: number, code: string): void {
+    if (this.ended || this.closed) return;
+    this.ended = true;
+    for (const p of this.pending.splice(0)) {
+      if (p.copy === null) this.ctx.pool.release(p.slab, p.gen, SlabState.QUEUED);
+      this.ctx.slots.gaveResponseSlab(this.slot);
+    }
+    const res = this.res;
+    if (res.headersSent) {
+      res.destroy();
+    } else {
+      const body = `${code}\n`;
+      res.writeHead(status, {
+        'content-type': 'text/plain; charset=utf-8',
+        'content-length': Buffer.byteLength(body),
+        'slabserve-error': code,
+      });
+      res.end(this.bodyless ? undefined : body);
+    }
+    this.settle();
+  }
+
+  /**
+   * Under pool pressure, copies the pieces a stalled socket holds out of their slabs and frees the slabs. The
+   * request's credit stays taken until the copies are written, so a stalled client still holds at most its window.
+   */
+  spill(): void {
+    if (!this.res.writableNeedDrain) return;
+    for (const p of this.pending) {
+      if (p.copy !== null) continue;
+      this.ctx.pool.startWrite(p.slab, p.gen);
+      p.copy = Buffer.from(this.ctx.bytes(p.slab, p.offset, p.length));
+      this.ctx.pool.release(p.slab, p.gen, SlabState.WRITING);
+      this.ctx.stats.spilledSlabs++;
+    }
+  }
+
+  /** The response is over (finished or the socket closed): frees what no callback will free. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const p of this.pending.splice(0)) {
+      if (p.copy === null) this.ctx.pool.release(p.slab, p.gen, SlabState.QUEUED);
+      this.ctx.slots.gaveResponseSlab(this.slot);
+    }
+    // After 'close' the socket's handle is closed: libuv has let go of every buffer, so freeing is safe even for
+    // writes whose callback has not run (and for those that never will, nodejs/node#36673).
+    for (const f of this.flights) this.complete(f);
+    this.settle();
+  }
+
+  private write(p: Piece): void {
+    const { ctx, res } = this;
+    let flight: Flight;
+    let bytes: Buffer;
+    if (p.copy !== null) {
+      bytes = p.copy;
+      flight = { slab: -1, gen: 0, length: p.length, done: false };
+    } else if (ctx.underPressure() || res.socket === null) {
+      // One copy: under pressure, or for a pipelined response that does not own the socket yet (node buffers it in
+      // the response, where no callback may come before the socket is gone).
+      ctx.pool.startWrite(p.slab, p.gen);
+      bytes = Buffer.from(ctx.bytes(p.slab, p.offset, p.length));
+      ctx.pool.release(p.slab, p.gen, SlabState.WRITING);
+      ctx.stats.copiedWrites++;
+      flight = { slab: -1, gen: 0, length: p.length, done: false };
+    } else {
+      ctx.pool.startWrite(p.slab, p.gen);
+      bytes = ctx.bytes(p.slab, p.offset, p.length);
+      flight = { slab: p.slab, gen: p.gen, length: p.length, done: false };
+    }
+    this.flights.add(flight);
+    if (this.flights.size === 1) this.lastProgress = performance.now();
+    res.write(bytes, () => this.completed(flight));
+  }
+
+  private completed(flight: Flight): void {
+    if (flight.done) return;
+    this.lastProgress = performance.now();
+    this.ctx.stats.bytesWritten += flight.length;
+    this.complete(flight);
+    this.settle();
+  }
+
+  /** Frees a flight's slab (if it has one) and its credit, once. */
+  private complete(flight: Flight): void {
+    if (flight.done) return;
+    flight.done = true;
+    this.flights.delete(flight);
+    if (flight.slab >= 0) this.ctx.pool.release(flight.slab, flight.gen, SlabState.WRITING);
+    this.ctx.slots.gaveResponseSlab(this.slot);
+  }
+
+  /** Frees a slab that will never be written (bodyless response, closed socket, framing error). */
+  private dropSlab(slab: number, gen: number): void {
+    this.ctx.pool.release(slab, gen, SlabState.QUEUED);
+    this.ctx.slots.gaveResponseSlab(this.slot);
+  }
+
+  private settle(): void {
+    if (this.busy || !(this.closed || this.ended)) return;
+    const settled = this.onSettled;
+    this.onSettled = null;
+    settled?.();
+  }
+}

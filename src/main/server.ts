@@ -1,0 +1,260 @@
+// startServer(): the node:http server, dispatch to worker threads, and the life of the whole (main thread).
+
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { SlabserveError } from '../errors.js';
+import { Kind, KIND_MASK } from '../messages.js';
+import { createPoolMemory, RequestSlots, SlabPool, SlabState, type Descriptor } from '../pool/index.js';
+import { Exchange } from './exchange.js';
+import { MainContext, MAIN_OWNER } from './main-context.js';
+import { resolveOptions, type ResolvedOptions, type ServerOptions } from './options.js';
+import { OutboxReader } from './outbox-reader.js';
+import { ServerStats, type GcStats } from './stats.js';
+import { ThreadSupervisor, type ThreadState } from './thread-supervisor.js';
+
+export interface StatsSnapshot {
+  slabs: { total: number; free: number; lowWater: number; size: number };
+  requests: number;
+  responses: number;
+  inflight: number;
+  bytesWritten: number;
+  /** Times a writer waited for credit or for a free slab. */
+  waits: number;
+  copiedWrites: number;
+  spilledSlabs: number;
+  refusedTransitions: number;
+  errors: Record<string, number>;
+  threads: { count: number; restarts: number };
+  gc: GcStats;
+}
+
+export interface SlabServer {
+  port: number;
+  url: string;
+  stats(): StatsSnapshot;
+  /** Graceful: refuses new connections, lets in-flight responses finish, then stops the threads and the pool. */
+  close(): Promise<void>;
+}
+
+class ServerCore implements SlabServer {
+  port = 0;
+  url = '';
+  private readonly options: ResolvedOptions;
+  private readonly ctx: MainContext;
+  private readonly http: Server;
+  private readonly supervisor: ThreadSupervisor;
+  private readonly readers: OutboxReader[];
+  /** Exchanges by slot. */
+  private readonly bySlot: (Exchange | undefined)[];
+  private readonly live = new Set<Exchange>();
+  /** Requests that arrived while every slot was in use, answered in order as slots come back. */
+  private readonly waiting: [IncomingMessage, ServerResponse][] = [];
+  private readonly sweep: NodeJS.Timeout;
+  private readonly ready: Promise<void>;
+  private readyCount = 0;
+  private markReady!: () => void;
+  private failStart!: (err: Error) => void;
+  private closing: Promise<void> | null = null;
+  private drained: (() => void) | null = null;
+
+  constructor(options: ResolvedOptions) {
+    this.options = options;
+    const memory = createPoolMemory({
+      slabSize: options.slabSize,
+      slabCount: options.slabCount,
+      slotCount: options.maxInflight,
+      queueCount: 2 * options.threads,
+      // Room for every slab, plus a control descriptor or two per request: a push never finds the ring full.
+      queueCapacity: options.slabCount + 2 * options.maxInflight + 64,
+    });
+    const stats = new ServerStats();
+    stats.observeGc();
+    this.ctx = new MainContext(new SlabPool(memory, MAIN_OWNER), new RequestSlots(memory), options, stats);
+    this.bySlot = new Array(options.maxInflight);
+    this.ready = new Promise((resolve, reject) => {
+      this.markReady = resolve;
+      this.failStart = reject;
+    });
+    this.supervisor = new ThreadSupervisor(memory, {
+      threads: options.threads,
+      appUrl: options.appUrl,
+      onDeath: (thread, error) => this.onThreadDeath(thread, error),
+      onLoadError: (_thread, result) => this.failStart(new SlabserveError(result.code, result.message)),
+    });
+    this.readers = this.supervisor.threads.map(
+      (thread) =>
+        new OutboxReader(
+          thread.outbox,
+          (d) => this.route(thread, d),
+          () => this.afterBatch(),
+        ),
+    );
+    this.http = createServer((req, res) => this.onRequest(req, res));
+    const period = options.sendTimeout > 0 ? Math.min(1000, Math.max(10, options.sendTimeout / 4)) : 1000;
+    this.sweep = setInterval(() => this.onSweep(), period).unref();
+  }
+
+  async listen(): Promise<void> {
+    await this.ready;
+    await new Promise<void>((resolve, reject) => {
+      this.http.once('error', reject);
+      this.http.listen(this.options.port, this.options.host, () => {
+        this.http.off('error', reject);
+        resolve();
+      });
+    });
+    const address = this.http.address() as AddressInfo;
+    this.port = address.port;
+    const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+    this.url = `http://${host}:${this.port}`;
+  }
+
+  stats(): StatsSnapshot {
+    const { pool, stats } = this.ctx;
+    return {
+      slabs: { total: pool.count, free: pool.free(), lowWater: pool.lowWater(), size: pool.size },
+      requests: stats.requests,
+      responses: stats.responses,
+      inflight: this.live.size,
+      bytesWritten: stats.bytesWritten,
+      waits: pool.waits(),
+      copiedWrites: stats.copiedWrites,
+      spilledSlabs: stats.spilledSlabs,
+      refusedTransitions: pool.refused(),
+      errors: { ...stats.errors },
+      threads: {
+        count: this.supervisor.threads.length,
+        restarts: this.supervisor.threads.reduce((n, t) => n + t.restarts, 0),
+      },
+      gc: { ...stats.gc },
+    };
+  }
+
+  close(): Promise<void> {
+    this.closing ??= this.shutdown();
+    return this.closing;
+  }
+
+  /** Stops everything after a failed start (the app did not load), without waiting for requests. */
+  async abandon(): Promise<void> {
+    clearInterval(this.sweep);
+    for (const r of this.readers) r.stop();
+    this.ctx.pool.close();
+    await this.supervisor.stop();
+    this.ctx.stats.stop();
+  }
+
+  private async shutdown(): Promise<void> {
+    const closed = new Promise<void>((resolve) => this.http.close(() => resolve()));
+    this.http.closeIdleConnections();
+    for (const [, res] of this.waiting) res.shouldKeepAlive = false;
+    for (const ex of this.live) ex.res.shouldKeepAlive = false;
+    if (this.live.size > 0 || this.waiting.length > 0) await new Promise<void>((resolve) => (this.drained = resolve));
+    this.http.closeIdleConnections();
+    await closed;
+    await this.abandon();
+  }
+
+  private onRequest(req: IncomingMessage, res: ServerResponse): void {
+    this.ctx.stats.requests++;
+    if (this.closing !== null) res.shouldKeepAlive = false;
+    const ref = this.ctx.slots.open(this.options.window);
+    if (ref === null) {
+      this.waiting.push([req, res]);
+      return;
+    }
+    const thread = this.supervisor.pick();
+    thread.active++;
+    const ex = new Exchange(this.ctx, ref, thread, req, res);
+    this.bySlot[ref.slot] = ex;
+    this.live.add(ex);
+    ex.onRetire = () => this.onRetire(ex);
+  }
+
+  private onRetire(ex: Exchange): void {
+    this.bySlot[ex.ref.slot] = undefined;
+    this.live.delete(ex);
+    this.ctx.stats.responses++;
+    const next = this.waiting.shift();
+    if (next !== undefined) this.onRequest(...next);
+    if (this.closing !== null) {
+      this.http.closeIdleConnections();
+      if (this.live.size === 0 && this.waiting.length === 0) this.drained?.();
+    }
+  }
+
+  private route(thread: ThreadState, d: Descriptor): void {
+    const kind = d.kind & KIND_MASK;
+    if (kind === Kind.THREAD_READY) {
+      thread.threadId = d.aux;
+      if (++this.readyCount === this.supervisor.threads.length) this.markReady();
+      return;
+    }
+    const ex = this.bySlot[d.slot];
+    if (ex !== undefined && ex.ref.generation === d.slotGen && ex.thread === thread) {
+      ex.onDescriptor(d);
+    } else if (d.slab >= 0) {
+      // A descriptor for a request that is gone: its slab was never going anywhere.
+      this.ctx.pool.release(d.slab, d.slabGen, SlabState.QUEUED);
+    }
+  }
+
+  /** After each batch of descriptors: if free slabs run low, stalled sockets give theirs back (one copy each). */
+  private afterBatch(): void {
+    if (!this.ctx.underPressure()) return;
+    for (const ex of this.live) if (ex.writer.stalled) ex.writer.spill();
+  }
+
+  /** Cuts off clients that took no bytes for sendTimeout (like nginx's send_timeout: reset by each write). */
+  private onSweep(): void {
+    const limit = this.options.sendTimeout;
+    if (limit === 0) return;
+    const now = performance.now();
+    for (const ex of this.live) {
+      if (ex.writer.stalled && now - ex.writer.lastProgress > limit) {
+        this.ctx.stats.count('ERR_SEND_TIMEOUT');
+        ex.res.destroy();
+      }
+    }
+  }
+
+  /**
+   * A thread died. In order: read what it had already queued to us (valid slabs), free the slabs it was filling,
+   * take back what we had queued to it, then answer or cut its requests. piscina starts the replacement.
+   */
+  private onThreadDeath(thread: ThreadState, error: unknown): void {
+    const { pool } = this.ctx;
+    console.error(`slabserve: worker thread ${thread.owner} died:`, error instanceof Error ? error.message : error);
+    this.readers[thread.owner - 1]!.drainNow();
+    pool.reclaim(thread.owner);
+    const inbox: Descriptor = { slot: 0, slotGen: 0, slab: -1, slabGen: 0, length: 0, kind: 0, aux: 0 };
+    while (thread.inbox.pop(inbox)) {
+      if (inbox.slab >= 0) pool.release(inbox.slab, inbox.slabGen, SlabState.QUEUED);
+    }
+    const orphaned = new Set<number>();
+    for (const ex of this.live) if (ex.thread === thread && !ex.workerDone) orphaned.add(ex.ref.slot);
+    // Upload and head slabs the thread had taken from its inbox but not freed: main filled them (owner 0).
+    for (let i = 0; i < pool.count; i++) {
+      const h = pool.header(i);
+      if (h.owner === MAIN_OWNER && (h.state === 'QUEUED' || h.state === 'WRITING') && orphaned.has(h.slot)) {
+        pool.reclaimSent(i, h.generation);
+      }
+    }
+    thread.inbox.reset();
+    thread.outbox.reset();
+    thread.active = 0;
+    for (const ex of [...this.live]) if (orphaned.has(ex.ref.slot)) ex.workerDied();
+  }
+}
+
+/** Starts a server: threads up and the app loaded in each, then listening. Resolves to the running server. */
+export async function startServer(options: ServerOptions): Promise<SlabServer> {
+  const core = new ServerCore(resolveOptions(options));
+  try {
+    await core.listen();
+  } catch (err) {
+    await core.abandon();
+    throw err;
+  }
+  return core;
+}

@@ -1,0 +1,53 @@
+// Turns a decoded request head into a web Request (worker thread).
+
+import { SlabserveError } from '../errors.js';
+import { REQUEST_HAS_BODY, REQUEST_HEAD_FIXED } from '../messages.js';
+
+export interface RequestHead {
+  method: string;
+  url: string;
+  version: string;
+  remote: string;
+  hasBody: boolean;
+  /** Name/value pairs as they arrived. */
+  raw: string[];
+}
+
+export function parseRequestHead(strings: string[]): RequestHead {
+  if (strings.length < REQUEST_HEAD_FIXED) throw new SlabserveError('ERR_BAD_REQUEST', 'short request head');
+  return {
+    method: strings[0]!,
+    url: strings[1]!,
+    version: strings[2]!,
+    remote: strings[3]!,
+    hasBody: (Number(strings[4]) & REQUEST_HAS_BODY) !== 0,
+    raw: strings.slice(REQUEST_HEAD_FIXED),
+  };
+}
+
+function hostOf(raw: string[]): string {
+  for (let i = 0; i < raw.length; i += 2) if (raw[i]!.toLowerCase() === 'host') return raw[i + 1]!;
+  return 'localhost';
+}
+
+/** The absolute URL of the request: origin-form targets are resolved against the Host header (RFC 9112 §3.3). */
+export function requestUrl(head: RequestHead): string {
+  if (head.url.startsWith('/')) return `http://${hostOf(head.raw)}${head.url}`;
+  if (head.url === '*') return `http://${hostOf(head.raw)}/*`;
+  return head.url;
+}
+
+export function buildRequest(head: RequestHead, body: ReadableStream<Uint8Array> | null, signal: AbortSignal): Request {
+  const headers = new Headers();
+  for (let i = 0; i < head.raw.length; i += 2) headers.append(head.raw[i]!, head.raw[i + 1]!);
+  const init: RequestInit & { duplex?: 'half' } = { method: head.method, headers, signal };
+  if (body !== null && head.method !== 'GET' && head.method !== 'HEAD') {
+    init.body = body;
+    init.duplex = 'half';
+  }
+  try {
+    return new Request(requestUrl(head), init);
+  } catch (err) {
+    throw new SlabserveError('ERR_BAD_REQUEST', (err as Error).message);
+  }
+}

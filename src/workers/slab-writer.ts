@@ -1,0 +1,333 @@
+// The response writer: fills slabs with the head and body of one response and queues them to main (worker thread).
+//
+// This is the native interface that apps can use directly (fill the current slab in place, then commit), and the one
+// the fetch-style pump writes through. Every slab it takes counts against the request's window: with no credit, or no
+// free slab, it waits (asynchronously, so other requests on this thread go on) and never fails.
+
+import { SlabserveError, type ErrorCode } from '../errors.js';
+import { encodedSize, encodeStrings, FLAG_END, FLAG_MORE, Kind, codeIndex } from '../messages.js';
+import { NO_SLAB, SlabState, type QueueSender, type RequestSlots, type SlabPool, type SlotRef } from '../pool/index.js';
+import { checkHeaders, type HeaderInput } from './header-check.js';
+
+/** What every writer on a thread shares. */
+export interface WriterContext {
+  pool: SlabPool;
+  slots: RequestSlots;
+  outbox: QueueSender;
+  owner: number;
+  /** Buffer views of each slab, made once per thread (views, never copies). */
+  views: Buffer[];
+}
+
+export function slabView(ctx: WriterContext, index: number): Buffer {
+  let v = ctx.views[index];
+  if (v === undefined) {
+    v = Buffer.from(ctx.pool.memory.buffers.data, ctx.pool.offset(index), ctx.pool.size);
+    ctx.views[index] = v;
+  }
+  return v;
+}
+
+const abortedError = (): SlabserveError => new SlabserveError('ERR_REQUEST_ABORTED');
+
+export class SlabWriter {
+  private readonly ctx: WriterContext;
+  private readonly ref: SlotRef;
+  /** No body goes on the wire (a HEAD request): body bytes are counted, then dropped. */
+  readonly bodyless: boolean;
+  private cur = NO_SLAB;
+  private curGen = 0;
+  private used = 0;
+  private headInSlab = 0;
+  private head: string[] | null = null;
+  private headWasQueued = false;
+  private ended = false;
+  /** Runs once, right before the request's last descriptor goes to main (set by the serve loop). */
+  onFinish: (() => void) | null = null;
+  private flushScheduled = false;
+  private bodyBytes = 0;
+
+  constructor(ctx: WriterContext, ref: SlotRef, bodyless: boolean) {
+    this.ctx = ctx;
+    this.ref = ref;
+    this.bodyless = bodyless;
+  }
+
+  /** True once writeHead() was called (the head goes out with the first slab). */
+  get headersSent(): boolean {
+    return this.head !== null || this.headWasQueued;
+  }
+
+  /** True when the client went away or the server gave up on this request; further writes throw. */
+  get aborted(): boolean {
+    return this.ctx.slots.aborted(this.ref);
+  }
+
+  /** True once the head has been queued to main: a failure from here on must cut the connection. */
+  get headQueued(): boolean {
+    return this.headWasQueued;
+  }
+
+  /** True once end() or fail() ran. */
+  get finished(): boolean {
+    return this.ended;
+  }
+
+  /** Bytes of body written so far. */
+  get bytesWritten(): number {
+    return this.bodyBytes;
+  }
+
+  /** Sets the status and headers. Invalid names or values (CR, LF, NUL, non-tokens) are refused with ERR_INVALID_HEADER. */
+  writeHead(status: number, headers?: HeaderInput): this {
+    if (this.headersSent) throw new SlabserveError('ERR_WRITER_STATE', 'writeHead() was already called');
+    if (!Number.isInteger(status) || status < 100 || status > 999) {
+      throw new SlabserveError('ERR_WRITER_STATE', `status ${status} is not a 3-digit code`);
+    }
+    this.head = [String(status), ...checkHeaders(headers)];
+    return this;
+  }
+
+  /**
+   * The free part of the current slab, to fill in place (for example with fs.readSync), then commit(n). Waits for
+   * credit and a free slab when needed. The view is valid only until the next commit, write or end.
+   */
+  async slab(): Promise<Uint8Array> {
+    const wait = this.ensureSpace();
+    if (wait !== null) await wait;
+    return slabView(this.ctx, this.cur).subarray(this.used);
+  }
+
+  /** The blocking form of slab(): it blocks this thread (and its other requests) while it waits. */
+  slabSync(): Uint8Array {
+    this.ensureSpaceSync();
+    return slabView(this.ctx, this.cur).subarray(this.used);
+  }
+
+  /** Marks `n` bytes of the view from slab() as written. A full slab is queued to main at once. */
+  commit(n: number): void {
+    this.checkOpen();
+    if (this.cur === NO_SLAB) throw new SlabserveError('ERR_WRITER_STATE', 'commit() without slab()');
+    if (!Number.isInteger(n) || n < 0 || this.used + n > this.ctx.pool.size) {
+      throw new SlabserveError('ERR_WRITER_STATE', `commit(${n}) does not fit the ${this.ctx.pool.size - this.used} free bytes`);
+    }
+    this.used += n;
+    this.bodyBytes += n;
+    if (this.used === this.ctx.pool.size) this.queueCurrent(false);
+    else this.scheduleFlush();
+  }
+
+  /** Copies bytes (or a UTF-8 string) into slabs, waiting for credit as needed. */
+  async write(chunk: Uint8Array | string): Promise<void> {
+    this.checkOpen();
+    const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+    if (this.bodyless) {
+      this.bodyBytes += bytes.length;
+      return;
+    }
+    const size = this.ctx.pool.size;
+    let off = 0;
+    while (off < bytes.length) {
+      const wait = this.ensureSpace();
+      if (wait !== null) await wait;
+      const n = Math.min(bytes.length - off, size - this.used);
+      slabView(this.ctx, this.cur).set(bytes.subarray(off, off + n), this.used);
+      this.used += n;
+      off += n;
+      this.bodyBytes += n;
+      if (this.used === size) this.queueCurrent(false);
+    }
+    this.scheduleFlush();
+  }
+
+  /** Writes the last bytes, if any, and completes the response. */
+  async end(chunk?: Uint8Array | string): Promise<void> {
+    if (chunk !== undefined) await this.write(chunk);
+    this.checkOpen();
+    if (this.head === null && !this.headWasQueued) this.head = ['200'];
+    if (this.head !== null) {
+      // Nothing queued yet: the head (and whatever body is in the slab) goes out now, with the end flag.
+      const wait = this.ensureSlab();
+      if (wait !== null) await wait;
+    }
+    this.ended = true;
+    this.finish();
+    if (this.cur !== NO_SLAB) {
+      this.queueCurrent(true);
+    } else {
+      this.ctx.outbox.send(this.ref.slot, this.ref.generation, NO_SLAB, 0, 0, Kind.RESPONSE_END, 0);
+    }
+  }
+
+  /** Sends what the current slab holds now instead of when it fills (for streams that pause). */
+  flush(): void {
+    if (this.cur !== NO_SLAB && this.used > 0 && !this.ended) this.queueCurrent(false);
+  }
+
+  /**
+   * Gives up on the response: frees the slab being filled and tells main why. Main answers 500 if no head went out,
+   * or destroys the connection so a cut body never looks complete. Safe to call more than once.
+   */
+  fail(code: ErrorCode): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.dropCurrent();
+    this.finish();
+    this.ctx.outbox.send(this.ref.slot, this.ref.generation, NO_SLAB, 0, 0, Kind.RESPONSE_ERROR, codeIndex(code));
+  }
+
+  private finish(): void {
+    const hook = this.onFinish;
+    this.onFinish = null;
+    hook?.();
+  }
+
+  // ---- slabs ----
+
+  private checkOpen(): void {
+    if (this.ended) throw new SlabserveError('ERR_WRITER_STATE', 'the response has ended');
+    if (this.aborted) throw abortedError();
+  }
+
+  /** Makes sure the current slab has free bytes; null when it already has, else a promise. */
+  private ensureSpace(): Promise<void> | null {
+    if (this.cur !== NO_SLAB && this.used < this.ctx.pool.size) return null;
+    if (this.cur !== NO_SLAB) this.queueCurrent(false);
+    return this.ensureSlab();
+  }
+
+  private ensureSpaceSync(): void {
+    this.checkOpen();
+    if (this.cur !== NO_SLAB && this.used < this.ctx.pool.size) return;
+    if (this.cur !== NO_SLAB) this.queueCurrent(false);
+    if (this.head === null && !this.headWasQueued) this.head = ['200'];
+    this.placeHeadSync();
+    if (this.cur === NO_SLAB) this.cur = this.acquireSync();
+  }
+
+  /** Takes a slab, and puts the pending head at its start. Null when done synchronously. */
+  private ensureSlab(): Promise<void> | null {
+    if (this.cur !== NO_SLAB) return null;
+    if (this.head === null && !this.headWasQueued) this.head = ['200'];
+    if (this.head !== null && encodedSize(this.head) > this.ctx.pool.size) return this.placeLongHead();
+    const i = this.tryAcquire();
+    if (i === NO_SLAB) return this.acquireSlow().then((slab) => this.adopt(slab));
+    this.adopt(i);
+    return null;
+  }
+
+  /** Makes `slab` the current one and writes the pending head at its start, if it fits. */
+  private adopt(slab: number): void {
+    this.cur = slab;
+    this.curGen = this.ctx.pool.generation(slab);
+    this.used = 0;
+    this.headInSlab = 0;
+    if (this.head !== null) {
+      this.used = this.headInSlab = encodeStrings(slabView(this.ctx, slab), this.head);
+      this.head = null;
+    }
+  }
+
+  /** A head larger than a slab goes out in slab-size pieces flagged MORE; its last piece starts the body slab. */
+  private async placeLongHead(): Promise<void> {
+    const bytes = Buffer.allocUnsafe(encodedSize(this.head!));
+    encodeStrings(bytes, this.head!);
+    this.head = null;
+    const size = this.ctx.pool.size;
+    let off = 0;
+    for (; bytes.length - off > size; off += size) {
+      const slab = await this.acquireSlow();
+      slabView(this.ctx, slab).set(bytes.subarray(off, off + size), 0);
+      const gen = this.ctx.pool.generation(slab);
+      this.ctx.pool.queue(slab, gen, size);
+      this.ctx.outbox.send(this.ref.slot, this.ref.generation, slab, gen, size, Kind.RESPONSE_HEAD | FLAG_MORE, size);
+    }
+    const slab = await this.acquireSlow();
+    this.cur = slab;
+    this.curGen = this.ctx.pool.generation(slab);
+    slabView(this.ctx, slab).set(bytes.subarray(off), 0);
+    this.used = this.headInSlab = bytes.length - off;
+  }
+
+  private placeHeadSync(): void {
+    if (this.head === null) return;
+    if (encodedSize(this.head) > this.ctx.pool.size) {
+      throw new SlabserveError('ERR_WRITER_STATE', 'a head larger than one slab needs the async writer');
+    }
+    this.adopt(this.acquireSync());
+  }
+
+  private tryAcquire(): number {
+    const { pool, slots } = this.ctx;
+    if (!slots.hasCredit(this.ref.slot)) return NO_SLAB;
+    const i = pool.acquire(this.ctx.owner, this.ref.slot);
+    if (i !== NO_SLAB) slots.tookResponseSlab(this.ref.slot);
+    return i;
+  }
+
+  /** Waits for credit, then for a free slab, until one is ours. Throws ERR_REQUEST_ABORTED or ERR_POOL_CLOSED. */
+  private async acquireSlow(): Promise<number> {
+    const { pool, slots } = this.ctx;
+    for (;;) {
+      if (this.aborted) throw abortedError();
+      if (pool.closed()) throw new SlabserveError('ERR_POOL_CLOSED');
+      if (!slots.hasCredit(this.ref.slot)) {
+        const outcome = await slots.waitCredit(this.ref);
+        if (outcome === 'aborted') throw abortedError();
+        if (outcome === 'closed') throw new SlabserveError('ERR_POOL_CLOSED');
+      }
+      const i = this.tryAcquire();
+      if (i !== NO_SLAB) return i;
+      await pool.waitForFree();
+    }
+  }
+
+  private acquireSync(): number {
+    const { pool, slots } = this.ctx;
+    for (;;) {
+      if (this.aborted) throw abortedError();
+      if (pool.closed()) throw new SlabserveError('ERR_POOL_CLOSED');
+      const outcome = slots.waitCreditSync(this.ref);
+      if (outcome === 'aborted') throw abortedError();
+      if (outcome === 'closed') throw new SlabserveError('ERR_POOL_CLOSED');
+      const i = this.tryAcquire();
+      if (i !== NO_SLAB) return i;
+      pool.waitForFreeSync();
+    }
+  }
+
+  /** FILLING → QUEUED, then the descriptor: main owns the slab's fate from here. */
+  private queueCurrent(end: boolean): void {
+    const slab = this.cur;
+    const gen = this.curGen;
+    const length = this.used;
+    const kind = this.headInSlab > 0 ? Kind.RESPONSE_HEAD : Kind.RESPONSE_BODY;
+    this.cur = NO_SLAB;
+    this.used = 0;
+    if (this.headInSlab > 0) this.headWasQueued = true;
+    const aux = this.headInSlab;
+    this.headInSlab = 0;
+    this.ctx.pool.queue(slab, gen, length);
+    this.ctx.outbox.send(this.ref.slot, this.ref.generation, slab, gen, length, kind | (end ? FLAG_END : 0), aux);
+  }
+
+  /** Frees the slab being filled: the request is gone, so its bytes will never be sent. */
+  private dropCurrent(): void {
+    if (this.cur === NO_SLAB) return;
+    const slab = this.cur;
+    this.cur = NO_SLAB;
+    this.used = 0;
+    this.ctx.pool.release(slab, this.curGen, SlabState.FILLING);
+    this.ctx.slots.gaveResponseSlab(this.ref.slot);
+  }
+
+  /** Sends a partly filled slab once the current burst of writes is over, so paused streams are not held back. */
+  private scheduleFlush(): void {
+    if (this.flushScheduled || this.cur === NO_SLAB) return;
+    this.flushScheduled = true;
+    setImmediate(() => {
+      this.flushScheduled = false;
+      if (!this.ended && !this.aborted) this.flush();
+    });
+  }
+}
