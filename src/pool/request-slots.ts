@@ -73,7 +73,10 @@ export class RequestSlots {
     this.freeSlots!.push(slot);
   }
 
-  /** Marks the request aborted and wakes everything that may wait on its behalf (credit and free-slab waiters). */
+  /**
+   * Marks the request aborted and wakes its credit waiters. A writer of the request may instead wait for a free slab:
+   * the caller also calls SlabPool.wakeFreeWaiters() (the slot knows nothing of the pool's wake word).
+   */
   abort(slot: number): void {
     const at = this.at(slot);
     Atomics.or(this.control, at + R_FLAGS, SLOT_ABORTED);

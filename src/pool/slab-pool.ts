@@ -67,6 +67,8 @@ export interface SlabHeader {
 /** Returned by acquire() when no slab is free: running out is a value, not an exception. */
 export const NO_SLAB = -1;
 
+const never = (): boolean => false;
+
 export class SlabPool {
   readonly size: number;
   readonly count: number;
@@ -240,15 +242,18 @@ export class SlabPool {
   }
 
   /**
-   * Waits until a slab may be free, without blocking the event loop. Resolves early on close, on an abort that
-   * bumps the wake word (see RequestSlots.abort), or after `timeoutMs`. The caller retries acquire() afterwards.
+   * Waits until a slab may be free, without blocking the event loop. Resolves early on close, on wakeFreeWaiters()
+   * (main calls it after aborting a request), when `gaveUp()` says the caller no longer wants a slab, or after
+   * `timeoutMs`. The caller retries acquire() afterwards.
    */
-  async waitForFree(timeoutMs = Infinity): Promise<WaitOutcome> {
+  async waitForFree(timeoutMs = Infinity, gaveUp: () => boolean = never): Promise<WaitOutcome> {
     const c = this.control;
     Atomics.add(c, G_FREE_WAITERS, 1);
     try {
       const seen = Atomics.load(c, G_FREE_WAKE);
-      if (Atomics.load(c, G_FREE) > 0 || this.closed()) return 'not-equal';
+      // `gaveUp` is checked after the wake word is read: an abort that bumped the word before this point is seen
+      // here, and one after it changes the word, so the wait returns at once.
+      if (Atomics.load(c, G_FREE) > 0 || this.closed() || gaveUp()) return 'not-equal';
       Atomics.add(c, G_WAITS, 1);
       return await waitAsync(c, G_FREE_WAKE, seen, timeoutMs);
     } finally {
@@ -257,12 +262,14 @@ export class SlabPool {
   }
 
   /** The blocking form of waitForFree(), for synchronous producers in workers. */
-  waitForFreeSync(timeoutMs = Infinity): WaitOutcome {
+  waitForFreeSync(timeoutMs = Infinity, gaveUp: () => boolean = never): WaitOutcome {
     const c = this.control;
     Atomics.add(c, G_FREE_WAITERS, 1);
     try {
       const seen = Atomics.load(c, G_FREE_WAKE);
-      if (Atomics.load(c, G_FREE) > 0 || this.closed()) return 'not-equal';
+      // `gaveUp` is checked after the wake word is read: an abort that bumped the word before this point is seen
+      // here, and one after it changes the word, so the wait returns at once.
+      if (Atomics.load(c, G_FREE) > 0 || this.closed() || gaveUp()) return 'not-equal';
       Atomics.add(c, G_WAITS, 1);
       return waitSync(c, G_FREE_WAKE, seen, timeoutMs);
     } finally {

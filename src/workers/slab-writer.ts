@@ -278,7 +278,7 @@ export class SlabWriter {
       }
       const i = this.tryAcquire();
       if (i !== NO_SLAB) return i;
-      await pool.waitForFree();
+      await pool.waitForFree(Infinity, () => this.aborted);
     }
   }
 
@@ -292,7 +292,7 @@ export class SlabWriter {
       if (outcome === 'closed') throw new SlabserveError('ERR_POOL_CLOSED');
       const i = this.tryAcquire();
       if (i !== NO_SLAB) return i;
-      pool.waitForFreeSync();
+      pool.waitForFreeSync(Infinity, () => this.aborted);
     }
   }
 

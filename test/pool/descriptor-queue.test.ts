@@ -1,0 +1,212 @@
+import { describe, it, expect, vi, afterEach } from 'vitest';
+import {
+  DescriptorQueue,
+  emptyDescriptor,
+  Q_HEAD,
+  Q_SLEEPING,
+  Q_TAIL,
+  Q_WAKE,
+  queueAt,
+  type Descriptor,
+  type PoolMemory,
+} from '../../src/pool/index.js';
+import { makeMemory, nextTurn, slipBeforeWait } from './helpers/make-pool.js';
+
+/** Pushes a descriptor whose every field is derived from `n`, so a mixed-up field shows. */
+function pushN(q: DescriptorQueue, n: number): boolean {
+  return q.push(n, n + 1, n + 2, n + 3, n + 4, n + 5, n + 6);
+}
+
+function popN(q: DescriptorQueue): number | null {
+  const d = emptyDescriptor();
+  if (!q.pop(d)) return null;
+  expect(d).toEqual<Descriptor>({
+    slot: d.slot,
+    slotGen: d.slot + 1,
+    slab: d.slot + 2,
+    slabGen: d.slot + 3,
+    length: d.slot + 4,
+    kind: d.slot + 5,
+    aux: d.slot + 6,
+  });
+  return d.slot;
+}
+
+function word(memory: PoolMemory, queue: number, field: number): number {
+  return Atomics.load(memory.control, queueAt(memory.layout, queue) + field);
+}
+
+afterEach(() => {
+  vi.restoreAllMocks();
+});
+
+describe('DescriptorQueue', () => {
+  it('rounds its capacity up to a power of two', () => {
+    expect(new DescriptorQueue(makeMemory({ queueCapacity: 5 }), 0).capacity).toBe(8);
+    expect(new DescriptorQueue(makeMemory({ queueCapacity: 8 }), 0).capacity).toBe(8);
+    expect(new DescriptorQueue(makeMemory({ queueCapacity: 1 }), 0).capacity).toBe(1);
+  });
+
+  it('delivers descriptors in the order they were pushed, every field intact', () => {
+    const q = new DescriptorQueue(makeMemory({ queueCapacity: 8 }), 0);
+    for (let n = 10; n < 15; n++) expect(pushN(q, n)).toBe(true);
+    expect(q.size()).toBe(5);
+    const got: Array<number | null> = [];
+    for (let k = 0; k < 6; k++) got.push(popN(q));
+    expect(got).toEqual([10, 11, 12, 13, 14, null]);
+    expect(q.size()).toBe(0);
+  });
+
+  it('returns false when full and keeps what it holds, then takes more once one is popped', () => {
+    const q = new DescriptorQueue(makeMemory({ queueCapacity: 4 }), 0);
+    for (let n = 0; n < 4; n++) expect(pushN(q, n)).toBe(true);
+    expect(pushN(q, 99)).toBe(false);
+    expect(q.size()).toBe(4);
+    expect(popN(q)).toBe(0);
+    expect(pushN(q, 4)).toBe(true);
+    expect(pushN(q, 99)).toBe(false);
+    expect([popN(q), popN(q), popN(q), popN(q), popN(q)]).toEqual([1, 2, 3, 4, null]);
+  });
+
+  it('stays in order over many cycles around the ring with uneven batches', () => {
+    const q = new DescriptorQueue(makeMemory({ queueCapacity: 8 }), 0);
+    let pushed = 0;
+    let popped = 0;
+    for (let round = 0; round < 5000; round++) {
+      const add = (round * 7) % 9;
+      for (let k = 0; k < add; k++) if (pushN(q, pushed)) pushed++;
+      const take = (round * 5) % 8;
+      for (let k = 0; k < take; k++) {
+        const n = popN(q);
+        if (n === null) break;
+        expect(n).toBe(popped++);
+      }
+      expect(q.size()).toBe(pushed - popped);
+    }
+    expect(pushed).toBeGreaterThan(10 * q.capacity);
+    while (popN(q) !== null) popped++;
+    expect(popped).toBe(pushed);
+  });
+
+  it('stays in order when its head and tail wrap past the largest Int32', () => {
+    const memory = makeMemory({ queueCapacity: 4 });
+    const at = queueAt(memory.layout, 0);
+    const start = 2 ** 31 - 6;
+    Atomics.store(memory.control, at + Q_HEAD, start | 0);
+    Atomics.store(memory.control, at + Q_TAIL, start | 0);
+    const q = new DescriptorQueue(memory, 0);
+    let next = 0;
+    for (let n = 0; n < 40; n++) {
+      expect(pushN(q, n)).toBe(true);
+      if (q.size() === q.capacity) expect(pushN(q, -1)).toBe(false);
+      if (n % 3 === 2) {
+        while (q.size() > 1) expect(popN(q)).toBe(next++);
+      }
+    }
+    while (q.size() > 0) expect(popN(q)).toBe(next++);
+    expect(next).toBe(40);
+    expect(word(memory, 0, Q_TAIL)).toBe((start + 40) | 0);
+    expect(word(memory, 0, Q_TAIL)).toBeLessThan(0);
+  });
+
+  it('keeps queues apart: a push on one is never seen on another', () => {
+    const memory = makeMemory({ queueCount: 2, queueCapacity: 4 });
+    const a = new DescriptorQueue(memory, 0);
+    const b = new DescriptorQueue(memory, 1);
+    for (let n = 0; n < 4; n++) pushN(a, n);
+    expect(b.size()).toBe(0);
+    expect(popN(b)).toBeNull();
+    pushN(b, 50);
+    expect([popN(a), popN(a), popN(a), popN(a), popN(a)]).toEqual([0, 1, 2, 3, null]);
+    expect(popN(b)).toBe(50);
+  });
+
+  it('drops everything it holds on reset', () => {
+    const q = new DescriptorQueue(makeMemory({ queueCapacity: 4 }), 0);
+    pushN(q, 1);
+    pushN(q, 2);
+    q.reset();
+    expect(q.size()).toBe(0);
+    expect(popN(q)).toBeNull();
+    pushN(q, 3);
+    expect(popN(q)).toBe(3);
+  });
+});
+
+describe('DescriptorQueue waiting', () => {
+  it('answers not-equal synchronously when a descriptor is already there', () => {
+    const memory = makeMemory();
+    const q = new DescriptorQueue(memory, 0);
+    pushN(q, 1);
+    expect(q.waitNonEmpty()).toBe('not-equal');
+    expect(q.waitNonEmptySync()).toBe('not-equal');
+    expect(word(memory, 0, Q_SLEEPING)).toBe(0);
+  });
+
+  it('wakes a waiting consumer when a descriptor is pushed, and clears its sleeping flag', async () => {
+    const memory = makeMemory();
+    const q = new DescriptorQueue(memory, 0);
+    const outcome = q.waitNonEmpty();
+    expect(outcome).toBeInstanceOf(Promise);
+    let settled = false;
+    const waiting = Promise.resolve(outcome).then((o) => {
+      settled = true;
+      return o;
+    });
+    await nextTurn();
+    expect(settled).toBe(false);
+    expect(word(memory, 0, Q_SLEEPING)).toBe(1);
+    pushN(q, 7);
+    expect(await waiting).toBe('ok');
+    expect(word(memory, 0, Q_SLEEPING)).toBe(0);
+    expect(popN(q)).toBe(7);
+  });
+
+  it('pushes without bumping the wake word or notifying while the consumer is busy', () => {
+    const memory = makeMemory();
+    const q = new DescriptorQueue(memory, 0);
+    const notify = vi.spyOn(Atomics, 'notify');
+    const wakeBefore = word(memory, 0, Q_WAKE);
+    for (let n = 0; n < 3; n++) pushN(q, n);
+    expect(notify).not.toHaveBeenCalled();
+    expect(word(memory, 0, Q_WAKE)).toBe(wakeBefore);
+  });
+
+  it('notifies exactly once for the push that finds the consumer asleep', async () => {
+    const memory = makeMemory();
+    const q = new DescriptorQueue(memory, 0);
+    const waiting = q.waitNonEmpty();
+    const notify = vi.spyOn(Atomics, 'notify');
+    pushN(q, 1);
+    expect(notify).toHaveBeenCalledTimes(1);
+    expect(await waiting).toBe('ok');
+    pushN(q, 2);
+    expect(notify).toHaveBeenCalledTimes(1);
+  });
+
+  it('handles Atomics.waitAsync answering not-equal synchronously when a push slips in before the wait', () => {
+    const memory = makeMemory();
+    const q = new DescriptorQueue(memory, 0);
+    // The producer publishes after the consumer's re-check: it sees the sleeping flag and bumps the wake word.
+    const answers = slipBeforeWait(() => pushN(q, 5));
+    expect(q.waitNonEmpty()).toBe('not-equal');
+    expect(answers).toEqual([{ async: false, value: 'not-equal' }]);
+    expect(word(memory, 0, Q_SLEEPING)).toBe(0);
+    expect(popN(q)).toBe(5);
+  });
+
+  it('times out of a blocking wait on an empty queue and clears its sleeping flag', () => {
+    const memory = makeMemory();
+    const q = new DescriptorQueue(memory, 0);
+    expect(q.waitNonEmptySync(0)).toBe('timed-out');
+    expect(word(memory, 0, Q_SLEEPING)).toBe(0);
+  });
+
+  it('wakes a waiting consumer from outside with wakeConsumer()', async () => {
+    const q = new DescriptorQueue(makeMemory(), 0);
+    const waiting = q.waitNonEmpty();
+    q.wakeConsumer();
+    expect(await waiting).toBe('ok');
+    expect(q.size()).toBe(0);
+  });
+});
