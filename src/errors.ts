@@ -34,8 +34,18 @@ export const ErrorCodes = {
   ERR_SEND_TIMEOUT: 'the client did not read for sendTimeout',
   /** The request body exceeded maxBodySize. */
   ERR_BODY_TOO_LARGE: 'the request body exceeded maxBodySize',
-  /** The request head could not be turned into a web Request (bad Host or URL). */
-  ERR_BAD_REQUEST: 'the request could not be turned into a web Request',
+  /** The request is malformed: the parser refused it, or it could not become a web Request. Answered 400. */
+  ERR_BAD_REQUEST: 'the request is malformed',
+  /** The Host header is missing (HTTP/1.1), repeated, or not a valid host (RFC 9112 §3.2). Answered 400. */
+  ERR_INVALID_HOST: 'the Host header is missing, repeated or invalid',
+  /** The request-target is longer than maxUrlLength (RFC 9112 §3). Answered 414. */
+  ERR_URL_TOO_LONG: 'the request-target is longer than maxUrlLength',
+  /** The header section exceeds maxHeaderSize or maxHeadersCount. Answered 431. */
+  ERR_HEADERS_TOO_LARGE: 'the request header section is too large',
+  /** The client did not send its head within headersTimeout, or its request within requestTimeout. Answered 408. */
+  ERR_REQUEST_TIMEOUT: 'the request did not arrive in time',
+  /** The request carries an Expect other than 100-continue. Answered 417. */
+  ERR_EXPECTATION_FAILED: 'the expectation cannot be met',
   /** The server is closing and takes no new requests. */
   ERR_SERVER_CLOSING: 'the server is closing',
 } as const;

@@ -21,6 +21,20 @@ Options:
   --window N          slabs one request may own at once (default 8)
   --max-inflight N    requests in flight at once (default 4096)
   --send-timeout DUR  cut off a client that takes no bytes for this long (default 60s; 0 disables)
+
+Limits (see the README's "Limits and security"):
+  --max-header-size SIZE         request head size, URL excluded (default 16k; over: 431)
+  --max-headers-count N          request header fields (default 100; over: 431)
+  --max-url-length SIZE          request-target length (default 8k; over: 414)
+  --max-body-size SIZE           request body, checked as it streams (default 100m; 0: none; over: 413)
+  --max-requests-per-socket N    requests per connection (default 0: none)
+  --max-connections N            open connections (default 10000)
+  --headers-timeout DUR          time to receive a request head (default 20s; then 408)
+  --request-timeout DUR          time to receive a whole request (default 300s; then 408)
+  --keep-alive-timeout DUR       idle time before a keep-alive connection closes (default 5s)
+  --app-timeout DUR              time for the app to produce a response head (default 30s; then 504)
+  --thread-heap-mb N             V8 old-generation limit per worker thread, in MB (default 1024)
+
   -h, --help          print this and exit
   -v, --version       print the version and exit
 
@@ -35,6 +49,17 @@ const OPTIONS = {
   window: { type: 'string' },
   'max-inflight': { type: 'string' },
   'send-timeout': { type: 'string' },
+  'max-header-size': { type: 'string' },
+  'max-headers-count': { type: 'string' },
+  'max-url-length': { type: 'string' },
+  'max-body-size': { type: 'string' },
+  'max-requests-per-socket': { type: 'string' },
+  'max-connections': { type: 'string' },
+  'headers-timeout': { type: 'string' },
+  'request-timeout': { type: 'string' },
+  'keep-alive-timeout': { type: 'string' },
+  'app-timeout': { type: 'string' },
+  'thread-heap-mb': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean', short: 'v' },
 } as const;
@@ -62,6 +87,29 @@ export function parseCommandLine(argv: string[]): { options: ServerOptions } | {
   if (values.window !== undefined) options.window = integer('window', values.window);
   if (values['max-inflight'] !== undefined) options.maxInflight = integer('max-inflight', values['max-inflight']);
   if (values['send-timeout'] !== undefined) options.sendTimeout = parseDuration(values['send-timeout']);
+  const size = (flag: keyof typeof values): number | undefined =>
+    values[flag] === undefined ? undefined : parseSize(values[flag] as string);
+  const count = (flag: keyof typeof values): number | undefined =>
+    values[flag] === undefined ? undefined : integer(flag, values[flag] as string);
+  const duration = (flag: keyof typeof values): number | undefined =>
+    values[flag] === undefined ? undefined : parseDuration(values[flag] as string);
+  const limits: Record<string, number | undefined> = {
+    maxHeaderSize: size('max-header-size'),
+    maxHeadersCount: count('max-headers-count'),
+    maxUrlLength: size('max-url-length'),
+    maxBodySize: size('max-body-size'),
+    maxRequestsPerSocket: count('max-requests-per-socket'),
+    maxConnections: count('max-connections'),
+    headersTimeout: duration('headers-timeout'),
+    requestTimeout: duration('request-timeout'),
+    keepAliveTimeout: duration('keep-alive-timeout'),
+    appTimeout: duration('app-timeout'),
+  };
+  for (const [key, value] of Object.entries(limits)) {
+    if (value !== undefined) (options as unknown as Record<string, number>)[key] = value;
+  }
+  const heap = count('thread-heap-mb');
+  if (heap !== undefined) options.resourceLimits = { maxOldGenerationSizeMb: heap };
   return { options };
 }
 

@@ -22,24 +22,6 @@ import { ResponseWriter } from './response-writer.js';
 import type { ThreadState } from './thread-supervisor.js';
 import { UploadReader } from './upload-reader.js';
 
-/** The status main answers with when a request fails before its head went out, by error code. */
-export function statusFor(code: ErrorCode): number {
-  switch (code) {
-    case 'ERR_BAD_REQUEST':
-      return 400;
-    case 'ERR_BODY_TOO_LARGE':
-      return 413;
-    case 'ERR_WORKER_DIED':
-      return 502;
-    case 'ERR_SERVER_CLOSING':
-      return 503;
-    case 'ERR_APP_TIMEOUT':
-      return 504;
-    default:
-      return 500;
-  }
-}
-
 function hasBody(req: IncomingMessage): boolean {
   const length = req.headers['content-length'];
   return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
@@ -56,6 +38,10 @@ export class Exchange {
   workerDone = false;
   /** When the request was dispatched, for the app timeout. */
   readonly started = performance.now();
+  /** The worker sent anything for the response (a head, an end or an error): the app answered. */
+  answered = false;
+  /** When the app timeout fired, or 0. */
+  timedOutAt = 0;
   private readonly ctx: MainContext;
   private headParts: Buffer[] | null = null;
   /** Request head bytes not yet queued to the worker; null once all of it is. */
@@ -79,7 +65,7 @@ export class Exchange {
       this.maybeRetire();
     };
     const body = hasBody(req);
-    this.upload = body ? new UploadReader(ctx, req, ref, thread.sender) : null;
+    this.upload = body ? new UploadReader(ctx, req, ref, thread.sender, () => this.bodyTooLarge()) : null;
     res.on('close', () => this.onClose());
     const strings = requestHeadStrings(
       req.method ?? 'GET',
@@ -123,6 +109,7 @@ export class Exchange {
       this.upload?.credit();
       return;
     }
+    this.answered = true;
     if (kind === Kind.RESPONSE_HEAD) {
       this.onHead(d);
     } else if (kind === Kind.RESPONSE_BODY) {
@@ -131,7 +118,7 @@ export class Exchange {
       this.finishWorker();
       const code = codeAt(d.aux);
       if (code !== 'ERR_REQUEST_ABORTED') this.ctx.stats.count(code);
-      this.writer.fail(statusFor(code), code);
+      this.writer.fail(code);
       return;
     }
     if (kind === Kind.RESPONSE_END || (d.kind & FLAG_END) !== 0) {
@@ -162,7 +149,7 @@ export class Exchange {
       ctx.slots.gaveResponseSlab(this.ref.slot);
       this.abortWorker('ERR_INVALID_HEADER');
       this.ctx.stats.count('ERR_INVALID_HEADER');
-      this.writer.fail(500, 'ERR_INVALID_HEADER');
+      this.writer.fail('ERR_INVALID_HEADER');
       return;
     }
     // The rest of the slab is body; an empty remainder frees the slab now.
@@ -182,15 +169,26 @@ export class Exchange {
     if (this.workerDone) return;
     this.finishWorker();
     this.ctx.stats.count('ERR_WORKER_DIED');
-    this.writer.fail(statusFor('ERR_WORKER_DIED'), 'ERR_WORKER_DIED');
+    this.writer.fail('ERR_WORKER_DIED');
   }
 
-  /** The app took too long: the caller terminates its thread; this request gets a 504 or a cut connection. */
-  timedOut(): void {
-    if (this.workerDone) return;
-    this.finishWorker();
+  /**
+   * The app produced no head within appTimeout: answer 504 now and abort the request (request.signal fires). The
+   * slot stays until the worker lets go of the request, or its thread is terminated (see the server's sweep).
+   */
+  timedOut(now: number): void {
+    this.timedOutAt = now;
     this.ctx.stats.count('ERR_APP_TIMEOUT');
-    this.writer.fail(statusFor('ERR_APP_TIMEOUT'), 'ERR_APP_TIMEOUT');
+    this.abortWorker('ERR_APP_TIMEOUT');
+    this.writer.fail('ERR_APP_TIMEOUT');
+  }
+
+  /** The upload passed maxBodySize: 413 (or a cut connection if the answer had begun), and stop reading. */
+  bodyTooLarge(): void {
+    this.ctx.stats.count('ERR_BODY_TOO_LARGE');
+    this.res.shouldKeepAlive = false;
+    this.abortWorker('ERR_BODY_TOO_LARGE');
+    this.writer.fail('ERR_BODY_TOO_LARGE');
   }
 
   private finishWorker(): void {

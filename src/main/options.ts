@@ -24,6 +24,28 @@ export interface ServerOptions {
   sendTimeout?: number;
   /** Free slabs at or below which main copies what it writes and spills what stalled sockets hold. */
   pressureFloor?: number;
+  /** Most bytes in a request's head (request line and headers). Default 16 KiB, as node:http. Over it: 431. */
+  maxHeaderSize?: number;
+  /** Most header fields in a request. Default 100. Over it: 431. */
+  maxHeadersCount?: number;
+  /** Longest request-target. Default 8 KiB. Over it: 414. */
+  maxUrlLength?: number;
+  /** Largest request body, checked while it streams (chunked too). Default 100 MiB; 0 means no limit. Over it: 413. */
+  maxBodySize?: number;
+  /** Requests served on one connection before it is closed. Default 0 (no limit), as node:http. */
+  maxRequestsPerSocket?: number;
+  /** Milliseconds to receive a request's head. Default 20 s. Then: 408 and close. */
+  headersTimeout?: number;
+  /** Milliseconds to receive a whole request, body included. Default 300 s, as node:http. Then: 408 and close. */
+  requestTimeout?: number;
+  /** Milliseconds an idle keep-alive connection stays open. Default 5 s, as node:http. */
+  keepAliveTimeout?: number;
+  /** Milliseconds the app may take to produce a response head. Default 30 s; 0 disables. Then: 504. */
+  appTimeout?: number;
+  /** Open connections at most; more are refused at accept. Default 10,000. */
+  maxConnections?: number;
+  /** V8 heap limits for each worker thread, as worker_threads resourceLimits. Default: old generation 1 GiB. */
+  resourceLimits?: { maxOldGenerationSizeMb?: number; maxYoungGenerationSizeMb?: number };
 }
 
 export interface ResolvedOptions {
@@ -37,6 +59,17 @@ export interface ResolvedOptions {
   maxInflight: number;
   sendTimeout: number;
   pressureFloor: number;
+  maxHeaderSize: number;
+  maxHeadersCount: number;
+  maxUrlLength: number;
+  maxBodySize: number;
+  maxRequestsPerSocket: number;
+  headersTimeout: number;
+  requestTimeout: number;
+  keepAliveTimeout: number;
+  appTimeout: number;
+  maxConnections: number;
+  resourceLimits: { maxOldGenerationSizeMb?: number; maxYoungGenerationSizeMb?: number };
 }
 
 function int(name: string, value: unknown, min: number, max: number): number {
@@ -78,6 +111,34 @@ export function resolveOptions(o: ServerOptions): ResolvedOptions {
     maxInflight: int('maxInflight', o.maxInflight ?? 4096, 1, 2 ** 20),
     sendTimeout: int('sendTimeout', o.sendTimeout ?? 60_000, 0, 2 ** 31 - 1),
     pressureFloor: int('pressureFloor', o.pressureFloor ?? Math.max(2 * window, Math.ceil(slabCount / 8)), 1, slabCount),
+    ...resolveLimits(o),
+  };
+}
+
+const MS_MAX = 2 ** 31 - 1;
+
+function resolveLimits(o: ServerOptions) {
+  const requestTimeout = int('requestTimeout', o.requestTimeout ?? 300_000, 0, MS_MAX);
+  const headersTimeout = int('headersTimeout', o.headersTimeout ?? 20_000, 0, MS_MAX);
+  if (requestTimeout > 0 && headersTimeout > requestTimeout) {
+    throw new SlabserveError('ERR_INVALID_OPTION', `headersTimeout (${headersTimeout}) must not exceed requestTimeout (${requestTimeout})`);
+  }
+  const maxBodySize = o.maxBodySize ?? 100 * 1024 * 1024;
+  if (typeof maxBodySize !== 'number' || !(maxBodySize >= 0) || !Number.isSafeInteger(maxBodySize)) {
+    throw new SlabserveError('ERR_INVALID_OPTION', `maxBodySize must be a whole number of bytes, got ${String(maxBodySize)}`);
+  }
+  return {
+    maxHeaderSize: int('maxHeaderSize', o.maxHeaderSize ?? 16 * 1024, 1024, 2 ** 24),
+    maxHeadersCount: int('maxHeadersCount', o.maxHeadersCount ?? 100, 1, 10_000),
+    maxUrlLength: int('maxUrlLength', o.maxUrlLength ?? 8 * 1024, 16, 2 ** 24),
+    maxBodySize,
+    maxRequestsPerSocket: int('maxRequestsPerSocket', o.maxRequestsPerSocket ?? 0, 0, 2 ** 31 - 1),
+    headersTimeout,
+    requestTimeout,
+    keepAliveTimeout: int('keepAliveTimeout', o.keepAliveTimeout ?? 5_000, 0, MS_MAX),
+    appTimeout: int('appTimeout', o.appTimeout ?? 30_000, 0, MS_MAX),
+    maxConnections: int('maxConnections', o.maxConnections ?? 10_000, 1, 2 ** 24),
+    resourceLimits: { maxOldGenerationSizeMb: 1024, ...o.resourceLimits },
   };
 }
 

@@ -6,7 +6,9 @@
 // whose callback never comes (nodejs/node#36673), frees it, exactly once. Under pool pressure main copies instead:
 // what it writes, and what stalled sockets hold in `pending`, so the pool keeps slabs for everyone else.
 
+import type { ErrorCode } from '../errors.js';
 import { SlabState } from '../pool/index.js';
+import { writeError } from './error-response.js';
 import type { MainContext } from './main-context.js';
 import type { ServerResponse } from 'node:http';
 
@@ -122,25 +124,15 @@ export class ResponseWriter {
    * Answers with an error status when no head has gone out, or cuts the connection when one has: a response whose
    * head is on the wire can no longer say it failed, and must never look complete (invariant 7).
    */
-  fail(status: number, code: string): void {
+  fail(code: ErrorCode): void {
     if (this.ended || this.closed) return;
     this.ended = true;
     for (const p of this.pending.splice(0)) {
       if (p.copy === null) this.ctx.pool.release(p.slab, p.gen, SlabState.QUEUED);
       this.ctx.slots.gaveResponseSlab(this.slot);
     }
-    const res = this.res;
-    if (res.headersSent) {
-      res.destroy();
-    } else {
-      const body = `${code}\n`;
-      res.writeHead(status, {
-        'content-type': 'text/plain; charset=utf-8',
-        'content-length': Buffer.byteLength(body),
-        'slabserve-error': code,
-      });
-      res.end(this.bodyless ? undefined : body);
-    }
+    if (this.res.headersSent) this.res.destroy();
+    else writeError(this.res, code, false, this.bodyless);
     this.settle();
   }
 

@@ -2,13 +2,16 @@
 
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { SlabserveError } from '../errors.js';
+import { SlabserveError, type ErrorCode } from '../errors.js';
 import { Kind, KIND_MASK } from '../messages.js';
 import { createPoolMemory, RequestSlots, SlabPool, SlabState, type Descriptor } from '../pool/index.js';
+import { ConnectionTracker, clientErrorCode } from './client-errors.js';
+import { writeError } from './error-response.js';
 import { Exchange } from './exchange.js';
 import { MainContext, MAIN_OWNER } from './main-context.js';
 import { resolveOptions, type ResolvedOptions, type ServerOptions } from './options.js';
 import { OutboxReader } from './outbox-reader.js';
+import { checkRequest } from './request-guard.js';
 import { ServerStats, type GcStats } from './stats.js';
 import { ThreadSupervisor, type ThreadState } from './thread-supervisor.js';
 
@@ -36,6 +39,9 @@ export interface SlabServer {
   close(): Promise<void>;
 }
 
+/** How long a thread may hold on to a request after its app timed out before the thread is terminated. */
+const APP_GRACE_MS = 1000;
+
 class ServerCore implements SlabServer {
   port = 0;
   url = '';
@@ -47,6 +53,7 @@ class ServerCore implements SlabServer {
   /** Exchanges by slot. */
   private readonly bySlot: (Exchange | undefined)[];
   private readonly live = new Set<Exchange>();
+  private readonly connections = new ConnectionTracker();
   /** Requests that arrived while every slot was in use, answered in order as slots come back. */
   private readonly waiting: [IncomingMessage, ServerResponse][] = [];
   private readonly sweep: NodeJS.Timeout;
@@ -78,6 +85,7 @@ class ServerCore implements SlabServer {
     this.supervisor = new ThreadSupervisor(memory, {
       threads: options.threads,
       appUrl: options.appUrl,
+      resourceLimits: options.resourceLimits,
       onDeath: (thread, error) => this.onThreadDeath(thread, error),
       onLoadError: (_thread, result) => this.failStart(new SlabserveError(result.code, result.message)),
     });
@@ -89,9 +97,46 @@ class ServerCore implements SlabServer {
           () => this.afterBatch(),
         ),
     );
-    this.http = createServer((req, res) => this.onRequest(req, res));
-    const period = options.sendTimeout > 0 ? Math.min(1000, Math.max(10, options.sendTimeout / 4)) : 1000;
+    this.http = this.createHttpServer();
+    const timeouts = [options.sendTimeout, options.appTimeout].filter((t) => t > 0);
+    const period = Math.min(1000, Math.max(10, Math.min(...timeouts, 4000) / 4));
     this.sweep = setInterval(() => this.onSweep(), period).unref();
+  }
+
+  private createHttpServer(): Server {
+    const o = this.options;
+    const timeouts = [o.headersTimeout, o.requestTimeout].filter((t) => t > 0);
+    const http = createServer(
+      {
+        // node's head limit covers the request line too: leave room for a URL up to maxUrlLength, so that a long URL
+        // reaches checkRequest() and gets its 414; the head itself is held to maxHeaderSize there.
+        maxHeaderSize: o.maxHeaderSize + o.maxUrlLength,
+        headersTimeout: o.headersTimeout,
+        requestTimeout: o.requestTimeout,
+        keepAliveTimeout: o.keepAliveTimeout,
+        // node checks headersTimeout and requestTimeout on this period (default 30 s, too coarse for short limits).
+        connectionsCheckingInterval: Math.max(50, Math.min(30_000, ...timeouts.map((t) => t / 4))),
+        // Host is checked by checkRequest(), which also refuses a repeated or malformed one.
+        requireHostHeader: false,
+        insecureHTTPParser: false,
+      },
+      (req, res) => this.onRequest(req, res),
+    );
+    // One more than the limit, so checkRequest() can tell "too many" from "exactly the limit" (node drops the rest).
+    http.maxHeadersCount = o.maxHeadersCount + 1;
+    http.maxRequestsPerSocket = o.maxRequestsPerSocket;
+    http.maxConnections = o.maxConnections;
+    http.on('checkContinue', (req, res) => this.onRequest(req, res, true));
+    http.on('checkExpectation', (req, res) => {
+      this.connections.track(req.socket, res);
+      this.refuse(res, 'ERR_EXPECTATION_FAILED');
+    });
+    http.on('clientError', (err: Error & { code?: string }, socket) => {
+      const code = clientErrorCode(err);
+      if (code !== null) this.ctx.stats.count(code);
+      this.connections.refuse(socket as import('node:net').Socket, code);
+    });
+    return http;
   }
 
   async listen(): Promise<void> {
@@ -155,9 +200,28 @@ class ServerCore implements SlabServer {
     await this.abandon();
   }
 
-  private onRequest(req: IncomingMessage, res: ServerResponse): void {
+  /** A request node parsed. `expectsContinue`: the client waits for 100 Continue before it sends the body. */
+  private onRequest(req: IncomingMessage, res: ServerResponse, expectsContinue = false): void {
     this.ctx.stats.requests++;
+    this.connections.track(req.socket, res);
     if (this.closing !== null) res.shouldKeepAlive = false;
+    const refusal = checkRequest(req, this.options);
+    if (refusal !== null) {
+      // Refused before the body is read (for 100-continue, before the client sends it).
+      this.refuse(res, refusal);
+      return;
+    }
+    if (expectsContinue) res.writeContinue();
+    this.dispatch(req, res);
+  }
+
+  /** Answers a refused request itself, and closes the connection after it: what follows on it cannot be trusted. */
+  private refuse(res: ServerResponse, code: ErrorCode): void {
+    this.ctx.stats.count(code);
+    writeError(res, code, true);
+  }
+
+  private dispatch(req: IncomingMessage, res: ServerResponse): void {
     const ref = this.ctx.slots.open(this.options.window);
     if (ref === null) {
       this.waiting.push([req, res]);
@@ -176,7 +240,7 @@ class ServerCore implements SlabServer {
     this.live.delete(ex);
     this.ctx.stats.responses++;
     const next = this.waiting.shift();
-    if (next !== undefined) this.onRequest(...next);
+    if (next !== undefined) this.dispatch(...next);
     if (this.closing !== null) {
       this.http.closeIdleConnections();
       if (this.live.size === 0 && this.waiting.length === 0) this.drained?.();
@@ -205,15 +269,25 @@ class ServerCore implements SlabServer {
     for (const ex of this.live) if (ex.writer.stalled) ex.writer.spill();
   }
 
-  /** Cuts off clients that took no bytes for sendTimeout (like nginx's send_timeout: reset by each write). */
+  /**
+   * The timers, checked together on one coarse interval instead of a timer per request:
+   * - sendTimeout cuts off clients that took no bytes for that long (nginx's send_timeout: reset by each write);
+   * - appTimeout answers 504 for an app that produced no head in time and aborts its request; a thread that has not
+   *   let go of the request APP_GRACE_MS later is stuck (or ignores aborts) and is terminated.
+   */
   private onSweep(): void {
-    const limit = this.options.sendTimeout;
-    if (limit === 0) return;
+    const { sendTimeout, appTimeout } = this.options;
     const now = performance.now();
     for (const ex of this.live) {
-      if (ex.writer.stalled && now - ex.writer.lastProgress > limit) {
+      if (sendTimeout > 0 && ex.writer.stalled && now - ex.writer.lastProgress > sendTimeout) {
         this.ctx.stats.count('ERR_SEND_TIMEOUT');
         ex.res.destroy();
+      }
+      if (appTimeout === 0 || ex.answered || ex.workerDone) continue;
+      if (ex.timedOutAt === 0 && now - ex.started > appTimeout) ex.timedOut(now);
+      else if (ex.timedOutAt > 0 && now - ex.timedOutAt > APP_GRACE_MS) {
+        console.error(`slabserve: thread ${ex.thread.owner} did not let go of a timed-out request; terminating it`);
+        this.supervisor.kill(ex.thread);
       }
     }
   }

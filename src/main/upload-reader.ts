@@ -22,14 +22,21 @@ export class UploadReader {
   /** Bytes received so far. */
   received = 0;
 
-  constructor(ctx: MainContext, req: IncomingMessage, ref: SlotRef, sender: QueueSender) {
+  constructor(ctx: MainContext, req: IncomingMessage, ref: SlotRef, sender: QueueSender, onTooLarge: () => void) {
     this.ctx = ctx;
     this.req = req;
     this.ref = ref;
     this.sender = sender;
+    const limit = ctx.options.maxBodySize;
     req.on('data', (chunk: Buffer) => {
       if (this.stopped) return;
       this.received += chunk.length;
+      if (limit > 0 && this.received > limit) {
+        // Counted as it streams, chunked bodies too: the bytes past the limit never reach the worker.
+        this.stop();
+        onTooLarge();
+        return;
+      }
       this.backlog.push(chunk);
       this.flush();
     });
