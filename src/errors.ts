@@ -12,8 +12,6 @@ export const ErrorCodes = {
   ERR_POOL_CLOSED: 'the slab pool is closed',
   /** The request was aborted (client gone, timeout or server close) while the app still wrote. */
   ERR_REQUEST_ABORTED: 'the request was aborted',
-  /** A descriptor queue had no room; the caller keeps the descriptor and retries. */
-  ERR_QUEUE_FULL: 'the descriptor queue is full',
   /** The app module could not be loaded, or exports neither fetch() nor a native handler. */
   ERR_APP_LOAD: 'the app module could not be loaded',
   /** The app threw or rejected before it produced a response. */
@@ -46,8 +44,6 @@ export const ErrorCodes = {
   ERR_REQUEST_TIMEOUT: 'the request did not arrive in time',
   /** The request carries an Expect other than 100-continue. Answered 417. */
   ERR_EXPECTATION_FAILED: 'the expectation cannot be met',
-  /** The server is closing and takes no new requests. */
-  ERR_SERVER_CLOSING: 'the server is closing',
 } as const;
 
 export type ErrorCode = keyof typeof ErrorCodes;

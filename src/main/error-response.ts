@@ -24,8 +24,6 @@ export function statusFor(code: ErrorCode): number {
       return 431;
     case 'ERR_WORKER_DIED':
       return 502;
-    case 'ERR_SERVER_CLOSING':
-      return 503;
     case 'ERR_APP_TIMEOUT':
       return 504;
     default:
