@@ -78,8 +78,9 @@ export class DescriptorQueue {
     c[at + D_AUX] = aux;
     // Publish: the words above become visible to the consumer with this store.
     Atomics.store(c, this.tail, (t + 1) | 0);
-    // Notify only a consumer that has said it sleeps; it cleared the flag itself if it found work first.
-    if (Atomics.load(c, this.sleeping) !== 0) {
+    // Notify only a consumer that has said it sleeps, and only once per sleep: the push that takes the flag from 1 to 0
+    // wakes it; pushes made while it is still waking see 0 and skip the notify (a futex call each, otherwise).
+    if (Atomics.load(c, this.sleeping) !== 0 && Atomics.compareExchange(c, this.sleeping, 1, 0) === 1) {
       Atomics.add(c, this.wakeWord, 1);
       Atomics.notify(c, this.wakeWord);
     }
