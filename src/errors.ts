@@ -42,6 +42,8 @@ export const ErrorCodes = {
   ERR_HEADERS_TOO_LARGE: 'the request header section is too large',
   /** The client did not send its head within headersTimeout, or its request within requestTimeout. Answered 408. */
   ERR_REQUEST_TIMEOUT: 'the request did not arrive in time',
+  /** The request's HTTP version is not 1.x (RFC 9110 §6.2, RFC 9112 §2.3). Answered 505. */
+  ERR_HTTP_VERSION: 'the HTTP version is not supported',
   /** The request carries an Expect other than 100-continue. Answered 417. */
   ERR_EXPECTATION_FAILED: 'the expectation cannot be met',
 } as const;

@@ -4,7 +4,7 @@
 // valid requests that arrived before the bad one may still be in flight; the error answer waits for them, then goes
 // out and the connection closes. Without this, node would write its 400 at once, in the middle of those responses.
 
-import type { ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { ErrorCode } from '../errors.js';
 import { rawError } from './error-response.js';
@@ -12,8 +12,22 @@ import { rawError } from './error-response.js';
 /** How long a refused connection may stay half-open after the answer went out. */
 const LINGER_MS = 2000;
 
+/** What the tracker tells a request about its connection. */
+export interface ConnectionHooks {
+  /** The socket closed. A pipelined response that never got the socket hears of it only this way. */
+  socketClosed(): void;
+  /** The parser failed inside this request's body (or it timed out): the error is this request's to answer. */
+  bodyError(code: ErrorCode): void;
+}
+
+interface Tracked {
+  req: IncomingMessage;
+  hooks: ConnectionHooks | null;
+}
+
 interface Connection {
-  inflight: number;
+  /** Requests on the socket whose response has not finished, in arrival order. */
+  live: Tracked[];
   /** The error answer waiting for the responses before it. */
   pendingError: string | null;
 }
@@ -53,36 +67,51 @@ export class ConnectionTracker {
   private of(socket: Socket): Connection {
     let c = this.connections.get(socket);
     if (c === undefined) {
-      c = { inflight: 0, pendingError: null };
-      this.connections.set(socket, c);
+      const conn: Connection = { live: [], pendingError: null };
+      socket.once('close', () => {
+        for (const t of conn.live.splice(0)) t.hooks?.socketClosed();
+      });
+      this.connections.set(socket, conn);
+      c = conn;
     }
     return c;
   }
 
-  /** Counts a response on its socket until it finishes or the socket closes. (A pipelined response has no
-   *  res.socket until its turn, so the request's socket is passed.) */
-  track(socket: Socket, res: ServerResponse): void {
+  /** Follows a request until its response finishes or its socket closes. */
+  track(req: IncomingMessage, res: ServerResponse, hooks: ConnectionHooks | null): void {
+    const socket = req.socket;
     const c = this.of(socket);
-    c.inflight++;
+    const entry: Tracked = { req, hooks };
+    c.live.push(entry);
     let done = false;
     const untrack = (): void => {
       if (done) return;
       done = true;
-      if (--c.inflight === 0 && c.pendingError !== null) this.flush(socket, c);
+      const at = c.live.indexOf(entry);
+      if (at >= 0) c.live.splice(at, 1);
+      if (c.live.length === 0 && c.pendingError !== null) this.flush(socket, c);
     };
     res.once('finish', untrack);
     res.once('close', untrack);
   }
 
-  /** A parser error on `socket`: answer now, or after the responses still in flight on it. */
+  /**
+   * A parser error (or a request timeout) on `socket`. If the last request is still receiving its body, the error
+   * is in that body, and that request answers it. Otherwise the answer waits for the responses in flight.
+   */
   refuse(socket: Socket, code: ErrorCode | null): void {
     if (code === null || !socket.writable) {
       socket.destroy();
       return;
     }
     const c = this.of(socket);
+    const last = c.live[c.live.length - 1];
+    if (last !== undefined && !last.req.complete && last.hooks !== null) {
+      last.hooks.bodyError(code);
+      return;
+    }
     c.pendingError = rawError(code);
-    if (c.inflight === 0) this.flush(socket, c);
+    if (c.live.length === 0) this.flush(socket, c);
   }
 
   private flush(socket: Socket, c: Connection): void {

@@ -26,6 +26,8 @@ export function statusFor(code: ErrorCode): number {
       return 502;
     case 'ERR_APP_TIMEOUT':
       return 504;
+    case 'ERR_HTTP_VERSION':
+      return 505;
     default:
       return 500;
   }

@@ -18,6 +18,7 @@ import {
 } from '../messages.js';
 import { NO_SLAB, SlabState, type Descriptor, type SlotRef } from '../pool/index.js';
 import type { MainContext } from './main-context.js';
+import type { ConnectionHooks } from './client-errors.js';
 import { ResponseWriter } from './response-writer.js';
 import type { ThreadState } from './thread-supervisor.js';
 import { UploadReader } from './upload-reader.js';
@@ -27,7 +28,7 @@ function hasBody(req: IncomingMessage): boolean {
   return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
 }
 
-export class Exchange {
+export class Exchange implements ConnectionHooks {
   readonly ref: SlotRef;
   readonly thread: ThreadState;
   readonly req: IncomingMessage;
@@ -48,6 +49,7 @@ export class Exchange {
   private headBytes: Buffer | null = null;
   private headPieces = 0;
   private clientGone = false;
+  private closeSeen = false;
   private settled = false;
   private retired = false;
   /** Called once the slot may go back: the worker is done and nothing holds a slab or credit. */
@@ -65,7 +67,12 @@ export class Exchange {
       this.maybeRetire();
     };
     const body = hasBody(req);
-    this.upload = body ? new UploadReader(ctx, req, ref, thread.sender, () => this.bodyTooLarge()) : null;
+    // A body cut off by the client closing its side ends in res.destroy(): the request is aborted like any other
+    // client that left (see UploadReader).
+    const onTruncated = (): void => void this.res.destroy();
+    this.upload = body
+      ? new UploadReader(ctx, req, ref, thread.sender, () => this.bodyError('ERR_BODY_TOO_LARGE'), onTruncated)
+      : null;
     res.on('close', () => this.onClose());
     const strings = requestHeadStrings(
       req.method ?? 'GET',
@@ -183,12 +190,22 @@ export class Exchange {
     this.writer.fail('ERR_APP_TIMEOUT');
   }
 
-  /** The upload passed maxBodySize: 413 (or a cut connection if the answer had begun), and stop reading. */
-  bodyTooLarge(): void {
-    this.ctx.stats.count('ERR_BODY_TOO_LARGE');
+  /**
+   * The body broke a rule while it streamed: over maxBodySize (413), malformed (400), or too slow for requestTimeout
+   * (408). The request ends here: its answer (or a cut connection, if the answer had begun), then the connection
+   * closes, since what follows on it cannot be framed.
+   */
+  bodyError(code: ErrorCode): void {
+    this.ctx.stats.count(code);
     this.res.shouldKeepAlive = false;
-    this.abortWorker('ERR_BODY_TOO_LARGE');
-    this.writer.fail('ERR_BODY_TOO_LARGE');
+    this.upload?.stop();
+    this.abortWorker(code);
+    this.writer.fail(code);
+  }
+
+  /** The connection closed (for a pipelined response still waiting for the socket, the only sign of it). */
+  socketClosed(): void {
+    this.onClose();
   }
 
   private finishWorker(): void {
@@ -200,6 +217,8 @@ export class Exchange {
   }
 
   private onClose(): void {
+    if (this.closeSeen) return;
+    this.closeSeen = true;
     if (!this.res.writableFinished) {
       this.clientGone = true;
       this.abortWorker('ERR_REQUEST_ABORTED');

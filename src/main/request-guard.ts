@@ -32,9 +32,36 @@ function headBytes(req: IncomingMessage): number {
   return n;
 }
 
+/**
+ * Framing node lets through that RFC 9112 says to refuse: a Transfer-Encoding whose last coding is not chunked (an
+ * empty one included) leaves the body length unknown (§6.3 item 4: 400, close), and Transfer-Encoding in HTTP/1.0
+ * is faulty framing (§6.1). Either way the bytes after the head could be read two ways.
+ */
+function badFraming(req: IncomingMessage): boolean {
+  const te = req.headers['transfer-encoding'];
+  if (te === undefined) return false;
+  if (req.httpVersionMinor === 0) return true;
+  const codings = te.split(',');
+  return codings[codings.length - 1]!.trim().toLowerCase() !== 'chunked';
+}
+
+/**
+ * Request-target forms node accepts but RFC 9112 §3.2 does not: `*` outside OPTIONS (§3.2.4), and an absolute-form
+ * target with no host (RFC 9110 §4.2.1) or with userinfo (RFC 9110 §4.2.4).
+ */
+function badTarget(req: IncomingMessage): boolean {
+  const url = req.url ?? '';
+  if (url.startsWith('/')) return false;
+  if (url === '*') return req.method !== 'OPTIONS';
+  return !/^https?:\/\/[^/?#@\s]+(?:[/?#]|$)/i.test(url);
+}
+
 /** The first limit the request breaks, or null. Checked in the order a client would want to hear about them. */
 export function checkRequest(req: IncomingMessage, o: ResolvedOptions): ErrorCode | null {
+  // HTTP/0.9 (no version), HTTP/2.0 in an HTTP/1 request line, and the like (RFC 9110 §6.2 allows 505).
+  if (req.httpVersionMajor !== 1) return 'ERR_HTTP_VERSION';
   if ((req.url?.length ?? 0) > o.maxUrlLength) return 'ERR_URL_TOO_LONG';
+  if (badFraming(req) || badTarget(req)) return 'ERR_BAD_REQUEST';
   if (req.rawHeaders.length / 2 > o.maxHeadersCount) return 'ERR_HEADERS_TOO_LARGE';
   // node's own limit is maxHeaderSize + maxUrlLength (so a long URL reaches the 414 above); the head itself is
   // held to maxHeaderSize here, URL excluded.

@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { SlabserveError, type ErrorCode } from '../errors.js';
 import { Kind, KIND_MASK } from '../messages.js';
 import { createPoolMemory, RequestSlots, SlabPool, SlabState, type Descriptor } from '../pool/index.js';
-import { ConnectionTracker, clientErrorCode } from './client-errors.js';
+import { ConnectionTracker, clientErrorCode, type ConnectionHooks } from './client-errors.js';
 import { writeError } from './error-response.js';
 import { Exchange } from './exchange.js';
 import { MainContext, MAIN_OWNER } from './main-context.js';
@@ -53,6 +53,7 @@ class ServerCore implements SlabServer {
   /** Exchanges by slot. */
   private readonly bySlot: (Exchange | undefined)[];
   private readonly live = new Set<Exchange>();
+  private readonly byRequest = new WeakMap<IncomingMessage, Exchange>();
   private readonly connections = new ConnectionTracker();
   /** Requests that arrived while every slot was in use, answered in order as slots come back. */
   private readonly waiting: [IncomingMessage, ServerResponse][] = [];
@@ -94,6 +95,7 @@ class ServerCore implements SlabServer {
         new OutboxReader(
           thread.outbox,
           (d) => this.route(thread, d),
+          () => this.ctx.beginBatch(),
           () => this.afterBatch(),
         ),
     );
@@ -128,7 +130,7 @@ class ServerCore implements SlabServer {
     http.maxConnections = o.maxConnections;
     http.on('checkContinue', (req, res) => this.onRequest(req, res, true));
     http.on('checkExpectation', (req, res) => {
-      this.connections.track(req.socket, res);
+      this.connections.track(req, res, null);
       this.refuse(res, 'ERR_EXPECTATION_FAILED');
     });
     http.on('clientError', (err: Error & { code?: string }, socket) => {
@@ -203,16 +205,39 @@ class ServerCore implements SlabServer {
   /** A request node parsed. `expectsContinue`: the client waits for 100 Continue before it sends the body. */
   private onRequest(req: IncomingMessage, res: ServerResponse, expectsContinue = false): void {
     this.ctx.stats.requests++;
-    this.connections.track(req.socket, res);
     if (this.closing !== null) res.shouldKeepAlive = false;
     const refusal = checkRequest(req, this.options);
     if (refusal !== null) {
       // Refused before the body is read (for 100-continue, before the client sends it).
+      this.connections.track(req, res, null);
       this.refuse(res, refusal);
       return;
     }
+    this.connections.track(req, res, this.hooksFor(req, res));
     if (expectsContinue) res.writeContinue();
     this.dispatch(req, res);
+  }
+
+  /** What the connection tracker calls for a request: its exchange once dispatched, the waiting list before. */
+  private hooksFor(req: IncomingMessage, res: ServerResponse): ConnectionHooks {
+    const unqueue = (): boolean => {
+      const at = this.waiting.findIndex(([r]) => r === req);
+      if (at >= 0) this.waiting.splice(at, 1);
+      return at >= 0;
+    };
+    return {
+      socketClosed: () => {
+        if (!unqueue()) this.exchangeOf(req)?.socketClosed();
+      },
+      bodyError: (code) => {
+        if (unqueue()) this.refuse(res, code);
+        else this.exchangeOf(req)?.bodyError(code);
+      },
+    };
+  }
+
+  private exchangeOf(req: IncomingMessage): Exchange | undefined {
+    return this.byRequest.get(req);
   }
 
   /** Answers a refused request itself, and closes the connection after it: what follows on it cannot be trusted. */
@@ -232,6 +257,7 @@ class ServerCore implements SlabServer {
     const ex = new Exchange(this.ctx, ref, thread, req, res);
     this.bySlot[ref.slot] = ex;
     this.live.add(ex);
+    this.byRequest.set(req, ex);
     ex.onRetire = () => this.onRetire(ex);
   }
 
@@ -263,8 +289,10 @@ class ServerCore implements SlabServer {
     }
   }
 
-  /** After each batch of descriptors: if free slabs run low, stalled sockets give theirs back (one copy each). */
+  /** After each batch of descriptors: gathered writes go out, and if free slabs run low, stalled sockets give
+   *  theirs back (one copy each). */
   private afterBatch(): void {
+    this.ctx.endBatch();
     if (!this.ctx.underPressure()) return;
     for (const ex of this.live) if (ex.writer.stalled) ex.writer.spill();
   }
@@ -316,7 +344,7 @@ class ServerCore implements SlabServer {
     }
     thread.inbox.reset();
     thread.outbox.reset();
-    thread.active = 0;
+    // workerDied() below takes each orphaned request off thread.active, so the count ends at 0 by itself.
     for (const ex of [...this.live]) if (orphaned.has(ex.ref.slot)) ex.workerDied();
   }
 }
