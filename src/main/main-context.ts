@@ -1,5 +1,6 @@
 // What the main thread's parts share: the pool, its views, the counters, and waiting for a free slab (main thread).
 
+import type { ServerResponse } from 'node:http';
 import { NO_SLAB, type RequestSlots, type SlabPool } from '../pool/index.js';
 import type { ResolvedOptions } from './options.js';
 import type { ServerStats } from './stats.js';
@@ -14,6 +15,9 @@ export class MainContext {
   readonly stats: ServerStats;
   private readonly views: Buffer[] = [];
   private readonly slabWaiters: (() => void)[] = [];
+  /** Responses corked during the current batch of descriptors; uncorked together when the batch ends. */
+  private readonly corked: ServerResponse[] = [];
+  private batching = false;
   private waiting = false;
 
   constructor(pool: SlabPool, slots: RequestSlots, options: ResolvedOptions, stats: ServerStats) {
@@ -37,6 +41,24 @@ export class MainContext {
   bytes(slab: number, offset: number, length: number): Buffer {
     const v = this.view(slab);
     return offset === 0 && length === v.length ? v : v.subarray(offset, offset + length);
+  }
+
+  /** A batch of descriptors begins: writes made until endBatch() are gathered per socket. */
+  beginBatch(): void {
+    this.batching = true;
+  }
+
+  /** Corks `res` for the rest of the batch (once), so the slabs it is given go out as one writev. */
+  gather(res: ServerResponse): void {
+    if (!this.batching || res.socket === null || this.corked.includes(res)) return;
+    res.cork();
+    this.corked.push(res);
+  }
+
+  /** The batch is over: every corked response writes what it gathered, one syscall each. */
+  endBatch(): void {
+    this.batching = false;
+    for (const res of this.corked.splice(0)) res.uncork();
   }
 
   /** True while free slabs are at or below the pressure floor: writes copy, and stalled sockets spill. */

@@ -1,7 +1,7 @@
 // Drains one worker thread's outbox on the main thread and hands each descriptor on (main thread).
 //
 // The loop reads everything there is, then sleeps on the queue with Atomics.waitAsync; the worker notifies only when
-// the loop has said it sleeps. Between batches it gives the caller a hook (spill under pressure, and the like).
+// the loop has said it sleeps. Hooks around each batch let the caller gather writes and spill under pressure.
 
 import { emptyDescriptor, type Descriptor, type DescriptorQueue } from '../pool/index.js';
 
@@ -11,13 +11,20 @@ const BATCH = 256;
 export class OutboxReader {
   private readonly queue: DescriptorQueue;
   private readonly route: (d: Descriptor) => void;
+  private readonly beforeBatch: () => void;
   private readonly afterBatch: () => void;
   private stopped = false;
   readonly done: Promise<void>;
 
-  constructor(queue: DescriptorQueue, route: (d: Descriptor) => void, afterBatch: () => void) {
+  constructor(
+    queue: DescriptorQueue,
+    route: (d: Descriptor) => void,
+    beforeBatch: () => void,
+    afterBatch: () => void,
+  ) {
     this.queue = queue;
     this.route = route;
+    this.beforeBatch = beforeBatch;
     this.afterBatch = afterBatch;
     this.done = this.run();
   }
@@ -37,11 +44,12 @@ export class OutboxReader {
     const d = emptyDescriptor();
     while (!this.stopped) {
       let n = 0;
+      this.beforeBatch();
       while (n < BATCH && this.queue.pop(d)) {
         n++;
         this.route(d);
       }
-      if (n > 0) this.afterBatch();
+      this.afterBatch();
       if (this.stopped) return;
       if (n === BATCH) {
         // More may be queued: let sockets, timers and other threads' readers run before reading on.

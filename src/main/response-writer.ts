@@ -104,9 +104,13 @@ export class ResponseWriter {
   /** Writes pending pieces while the socket takes them, and ends the response after the last. */
   pump(): void {
     const res = this.res;
+    // Several ready slabs go out as one writev: corked, node gathers the views and makes one syscall at uncork.
+    const corked = this.pending.length > 1 && res.socket !== null;
+    if (corked) res.cork();
     while (this.pending.length > 0 && !this.closed && !res.writableNeedDrain) {
       this.write(this.pending.shift()!);
     }
+    if (corked) res.uncork();
     if (this.endSeen && !this.ended && this.pending.length === 0 && !this.closed) {
       this.ended = true;
       if (!this.bodyless && this.declared >= 0 && this.queuedBytes !== this.declared) {
@@ -187,6 +191,7 @@ export class ResponseWriter {
     }
     this.flights.add(flight);
     if (this.flights.size === 1) this.lastProgress = performance.now();
+    ctx.gather(res);
     res.write(bytes, () => this.completed(flight));
   }
 

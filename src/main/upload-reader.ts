@@ -22,11 +22,27 @@ export class UploadReader {
   /** Bytes received so far. */
   received = 0;
 
-  constructor(ctx: MainContext, req: IncomingMessage, ref: SlotRef, sender: QueueSender, onTooLarge: () => void) {
+  constructor(
+    ctx: MainContext,
+    req: IncomingMessage,
+    ref: SlotRef,
+    sender: QueueSender,
+    onTooLarge: () => void,
+    onTruncated: () => void,
+  ) {
     this.ctx = ctx;
     this.req = req;
     this.ref = ref;
     this.sender = sender;
+    // A client that closes its side mid-body ends the socket with the body incomplete. node's parser reports that as
+    // a clientError, and with the server's 'clientError' listener node neither destroys the socket nor aborts req:
+    // nothing else would end this request (the app would wait for the rest of its body forever, its slot never freed).
+    const socket = req.socket;
+    const onSocketEnd = (): void => {
+      if (!req.complete && !this.stopped) onTruncated();
+    };
+    socket.once('end', onSocketEnd);
+    req.once('end', () => socket.off('end', onSocketEnd));
     const limit = ctx.options.maxBodySize;
     req.on('data', (chunk: Buffer) => {
       if (this.stopped) return;

@@ -168,6 +168,9 @@ export class ServeLoop {
     // Before the request's last descriptor goes to main, this thread lets go of the request: main may hand the slot to
     // another request as soon as it reads that descriptor.
     writer.onFinish = () => {
+      // The writer may see the slot's abort flag (and give up) before this loop reads the REQUEST_ABORT descriptor,
+      // which then finds no exchange: fire request.signal here, or the app's abort listeners would never run.
+      if (writer.aborted && !ex.abort.signal.aborted) ex.abort.abort(new SlabserveError('ERR_REQUEST_ABORTED'));
       upload?.dispose();
       if (this.exchanges.get(ref.slot) === ex) this.exchanges.delete(ref.slot);
       if (this.stopping && this.exchanges.size === 0) this.inbox.wakeConsumer();
