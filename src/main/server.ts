@@ -97,6 +97,7 @@ class ServerCore implements SlabServer {
           (d) => this.route(thread, d),
           () => this.ctx.beginBatch(),
           () => this.afterBatch(),
+          () => thread.active > 0,
         ),
     );
     this.http = this.createHttpServer();
