@@ -1,20 +1,10 @@
 // The producer's end of a descriptor queue, with a backlog for the rare moment the ring is full (both threads).
 
-import type { DescriptorQueue } from './descriptor-queue.js';
-
-interface Pending {
-  slot: number;
-  slotGen: number;
-  slab: number;
-  slabGen: number;
-  length: number;
-  kind: number;
-  aux: number;
-}
+import type { Descriptor, DescriptorQueue } from './descriptor-queue.js';
 
 export class QueueSender {
   private readonly queue: DescriptorQueue;
-  private readonly backlog: Pending[] = [];
+  private readonly backlog: Descriptor[] = [];
   private retrying = false;
 
   constructor(queue: DescriptorQueue) {

@@ -18,7 +18,7 @@ import {
   R_WINDOW,
   slotAt,
 } from './slab-layout.js';
-import { wake, wakeAll, waitAsync, waitSync } from './wake.js';
+import { enterWait, leaveWait, wake, wakeAll, waitAsync, waitSync } from './wake.js';
 
 /** R_FLAGS bits. Set by main with Atomics.or; never cleared until the slot is reused. */
 export const SLOT_ABORTED = 1;
@@ -143,36 +143,28 @@ export class RequestSlots {
 
   /** Waits, without blocking the event loop, until the request may take a response slab, is aborted, or the pool closes. */
   async waitCredit(ref: SlotRef): Promise<CreditOutcome> {
-    const c = this.control;
     const at = this.at(ref.slot);
     for (;;) {
-      Atomics.add(c, at + R_WAITERS, 1);
+      const seen = this.enterCreditWait(ref, at);
+      if (typeof seen !== 'number') return seen.answer;
       try {
-        const seen = Atomics.load(c, at + R_WAKE);
-        const outcome = this.creditNow(ref);
-        if (outcome !== null) return outcome;
-        Atomics.add(c, G_WAITS, 1);
-        await waitAsync(c, at + R_WAKE, seen);
+        await waitAsync(this.control, at + R_WAKE, seen);
       } finally {
-        Atomics.sub(c, at + R_WAITERS, 1);
+        leaveWait(this.control, at + R_WAITERS);
       }
     }
   }
 
   /** The blocking form of waitCredit(), for synchronous producers in workers. */
   waitCreditSync(ref: SlotRef): CreditOutcome {
-    const c = this.control;
     const at = this.at(ref.slot);
     for (;;) {
-      Atomics.add(c, at + R_WAITERS, 1);
+      const seen = this.enterCreditWait(ref, at);
+      if (typeof seen !== 'number') return seen.answer;
       try {
-        const seen = Atomics.load(c, at + R_WAKE);
-        const outcome = this.creditNow(ref);
-        if (outcome !== null) return outcome;
-        Atomics.add(c, G_WAITS, 1);
-        waitSync(c, at + R_WAKE, seen);
+        waitSync(this.control, at + R_WAKE, seen);
       } finally {
-        Atomics.sub(c, at + R_WAITERS, 1);
+        leaveWait(this.control, at + R_WAITERS);
       }
     }
   }
@@ -180,6 +172,13 @@ export class RequestSlots {
   /** Wakes whatever waits on this slot (used when the pool closes). */
   wakeSlot(slot: number): void {
     wakeAll(this.control, this.at(slot) + R_WAKE);
+  }
+
+  /** No wait when there is credit, or an answer (aborted, closed): else count the wait. */
+  private enterCreditWait(ref: SlotRef, at: number): { answer: CreditOutcome } | number {
+    const seen = enterWait(this.control, at + R_WAKE, at + R_WAITERS, () => this.creditNow(ref));
+    if (typeof seen === 'number') Atomics.add(this.control, G_WAITS, 1);
+    return seen;
   }
 
   private creditNow(ref: SlotRef): CreditOutcome | null {

@@ -23,7 +23,7 @@ import {
   SLAB_WORDS,
   slabAt,
 } from './slab-layout.js';
-import { wake, wakeAll, waitAsync, waitSync, type WaitOutcome } from './wake.js';
+import { enterWait, leaveWait, wake, wakeAll, waitAsync, waitSync, type WaitOutcome } from './wake.js';
 
 /** A slab's ownership state. Each comment says who moves a slab in, and who moves it out. */
 export const SlabState = {
@@ -247,34 +247,34 @@ export class SlabPool {
    * `timeoutMs`. The caller retries acquire() afterwards.
    */
   async waitForFree(timeoutMs = Infinity, gaveUp: () => boolean = never): Promise<WaitOutcome> {
-    const c = this.control;
-    Atomics.add(c, G_FREE_WAITERS, 1);
+    const seen = this.enterFreeWait(gaveUp);
+    if (typeof seen !== 'number') return seen.answer;
     try {
-      const seen = Atomics.load(c, G_FREE_WAKE);
-      // `gaveUp` is checked after the wake word is read: an abort that bumped the word before this point is seen
-      // here, and one after it changes the word, so the wait returns at once.
-      if (Atomics.load(c, G_FREE) > 0 || this.closed() || gaveUp()) return 'not-equal';
-      Atomics.add(c, G_WAITS, 1);
-      return await waitAsync(c, G_FREE_WAKE, seen, timeoutMs);
+      return await waitAsync(this.control, G_FREE_WAKE, seen, timeoutMs);
     } finally {
-      Atomics.sub(c, G_FREE_WAITERS, 1);
+      leaveWait(this.control, G_FREE_WAITERS);
     }
   }
 
   /** The blocking form of waitForFree(), for synchronous producers in workers. */
   waitForFreeSync(timeoutMs = Infinity, gaveUp: () => boolean = never): WaitOutcome {
-    const c = this.control;
-    Atomics.add(c, G_FREE_WAITERS, 1);
+    const seen = this.enterFreeWait(gaveUp);
+    if (typeof seen !== 'number') return seen.answer;
     try {
-      const seen = Atomics.load(c, G_FREE_WAKE);
-      // `gaveUp` is checked after the wake word is read: an abort that bumped the word before this point is seen
-      // here, and one after it changes the word, so the wait returns at once.
-      if (Atomics.load(c, G_FREE) > 0 || this.closed() || gaveUp()) return 'not-equal';
-      Atomics.add(c, G_WAITS, 1);
-      return waitSync(c, G_FREE_WAKE, seen, timeoutMs);
+      return waitSync(this.control, G_FREE_WAKE, seen, timeoutMs);
     } finally {
-      Atomics.sub(c, G_FREE_WAITERS, 1);
+      leaveWait(this.control, G_FREE_WAITERS);
     }
+  }
+
+  /** No wait when a slab is free, the pool is closed, or the caller gave up (an abort): else count the wait. */
+  private enterFreeWait(gaveUp: () => boolean): { answer: WaitOutcome } | number {
+    const c = this.control;
+    const seen = enterWait(c, G_FREE_WAKE, G_FREE_WAITERS, () =>
+      Atomics.load(c, G_FREE) > 0 || this.closed() || gaveUp() ? ('not-equal' as const) : null,
+    );
+    if (typeof seen === 'number') Atomics.add(c, G_WAITS, 1);
+    return seen;
   }
 
   /** Wakes every thread waiting for a free slab, whatever the count says (used on abort and close). */

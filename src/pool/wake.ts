@@ -26,6 +26,30 @@ export function waitSync(words: Int32Array, index: number, expected: number, tim
   return Atomics.wait(words, index, expected, timeoutMs);
 }
 
+/**
+ * The first half of every wait: counts the caller as a waiter, reads the word, then asks `early()` whether there is
+ * an answer without waiting (checked after the read, so a change made before it is seen here, and one after it
+ * changes the word). Returns the answer, with the count undone, or the word's value to wait on; the caller waits, then
+ * calls leaveWait().
+ */
+export function enterWait<T>(
+  words: Int32Array,
+  wordIndex: number,
+  waitersIndex: number,
+  early: () => T | null,
+): { answer: T } | number {
+  Atomics.add(words, waitersIndex, 1);
+  const seen = Atomics.load(words, wordIndex);
+  const answer = early();
+  if (answer === null) return seen;
+  Atomics.sub(words, waitersIndex, 1);
+  return { answer };
+}
+
+export function leaveWait(words: Int32Array, waitersIndex: number): void {
+  Atomics.sub(words, waitersIndex, 1);
+}
+
 /** Bumps the futex word and wakes every waiter on it, when the waiter count says there are any. */
 export function wake(words: Int32Array, wordIndex: number, waitersIndex: number): void {
   if (Atomics.load(words, waitersIndex) > 0) {
