@@ -1,0 +1,102 @@
+// What each scenario measures: its path, connections, load generator, and the servers it compares (runner process).
+//
+// Scenarios that share a `group` are measured together, in the same alternating rounds: seed-file's baselines are
+// the slab-sweep chart's horizontal lines, so both come from one set of rounds.
+
+import { fileURLToPath } from 'node:url';
+import { SEED_SIZE } from '../../examples/seed-file.js';
+
+export const SLAB_SIZES = [4, 8, 16, 40, 64, 256].map((k) => k * 1024);
+/** The seed's 2007 table: mod_wsgi buffer size (bytes) → req/s, and nginx static, on a 2007 dual core. */
+export const SEED_2007 = { modWsgi: { 4096: 35, 8192: 53, 16384: 81, 40960: 100 }, nginx: 200 };
+
+const kib = (n) => `${n / 1024}k`;
+/** Absolute, so the bench runs from any working directory. */
+export const appPath = (name) => fileURLToPath(new URL(`../apps/${name}.js`, import.meta.url));
+
+/** env: {cpuCount, nginx (bool), largeLoad ('wrk'|'node'), smallLoad} */
+export function defineScenarios(env) {
+  const threads = env.cpuCount;
+  const slabserve = (id, app, extra = {}) => ({
+    id,
+    label: `slabserve${extra.slabSize ? ` ${kib(extra.slabSize)}` : ''}`,
+    kind: 'slabserve',
+    args: { app: appPath(app), threads, ...extra },
+  });
+  const nodeHttp = (mode, label) => ({ id: `node-${mode}`, label, kind: 'node-http', args: [mode] });
+  const cluster = (mode) => ({
+    id: `cluster-${mode}`,
+    label: `node:cluster ×${threads}`,
+    kind: 'node-cluster',
+    args: [threads, mode],
+  });
+  const piscina = { id: 'piscina', label: `node:http + piscina ×${threads}`, kind: 'node-piscina', args: [threads] };
+  const nginx = env.nginx ? [{ id: 'nginx', label: 'nginx sendfile', kind: 'nginx' }] : [];
+  const seedExpect = 'seed';
+  const sweep = SLAB_SIZES.map((size) => slabserve(`slabserve-${kib(size)}`, 'seed-file', { slabSize: size }));
+  const stream = nodeHttp('stream', 'node:http createReadStream');
+  const memory = nodeHttp('memory', 'node:http from memory');
+
+  return [
+    {
+      name: 'seed-file',
+      group: 'seed',
+      path: '/seed',
+      expect: seedExpect,
+      connections: 8,
+      load: env.largeLoad,
+      bodyBytes: SEED_SIZE,
+      subject: 'slabserve-64k',
+      servers: [sweep[4], stream, memory, cluster('stream'), piscina, ...nginx],
+      ratio: 'subject-over-row',
+    },
+    {
+      name: 'slab-sweep',
+      group: 'seed',
+      path: '/seed',
+      expect: seedExpect,
+      connections: 8,
+      load: env.largeLoad,
+      bodyBytes: SEED_SIZE,
+      subject: 'slabserve-64k',
+      servers: sweep,
+      // The chart's horizontal lines; measured in the same rounds when seed-file runs too.
+      chartBaselines: [stream, memory, cluster('stream'), ...nginx],
+      ratio: 'row-over-subject',
+    },
+    {
+      name: 'hello',
+      group: 'hello',
+      path: '/hello',
+      expect: 'hello',
+      connections: 64,
+      load: env.smallLoad,
+      bodyBytes: 12,
+      subject: 'slabserve-hello',
+      servers: [slabserve('slabserve-hello', 'hello'), nodeHttp('stream', 'node:http in-thread'), piscina, cluster('stream')],
+      ratio: 'subject-over-row',
+    },
+    {
+      name: 'cpu',
+      group: 'cpu',
+      path: '/cpu',
+      expect: 'cpu',
+      connections: 16,
+      load: env.smallLoad,
+      bodyBytes: 65,
+      subject: 'slabserve-cpu',
+      servers: [slabserve('slabserve-cpu', 'cpu'), cluster('stream'), piscina, nodeHttp('stream', 'node:http in-thread')],
+      ratio: 'subject-over-row',
+    },
+    {
+      name: 'slow-readers',
+      group: 'slow-readers',
+      path: '/seed',
+      expect: seedExpect,
+      connections: 1000,
+      bodyBytes: SEED_SIZE,
+      subject: 'slabserve-slow',
+      servers: [slabserve('slabserve-slow', 'seed-file'), stream, memory, piscina, ...nginx],
+    },
+  ];
+}
