@@ -16,7 +16,7 @@ export interface ServerOptions {
   slabSize?: number;
   /** Slabs in the pool. Default 1024 (64 MiB at the default slab size). */
   slabCount?: number;
-  /** Slabs one request may own at once, per direction. Default 8. */
+  /** Slabs one request may own at once, per direction. Default: 512 KiB worth (8 of 64 KiB), at most 1/8 of the pool. */
   window?: number;
   /** Requests in flight at once; further requests wait in main. Default 4096. */
   maxInflight?: number;
@@ -72,6 +72,14 @@ export interface ResolvedOptions {
   resourceLimits: { maxOldGenerationSizeMb?: number; maxYoungGenerationSizeMb?: number };
 }
 
+/**
+ * About 512 KiB of slabs per request (8 at the default 64 KiB): the window is bytes in flight, so small slabs get
+ * more of them, or a request would stall on credit every few KiB. At most an eighth of the pool, at least 2.
+ */
+function defaultWindow(slabSize: number, slabCount: number): number {
+  return Math.max(2, Math.min(Math.ceil((512 * 1024) / slabSize), Math.floor(slabCount / 8)));
+}
+
 function int(name: string, value: unknown, min: number, max: number): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
     throw new SlabserveError('ERR_INVALID_OPTION', `${name} must be an integer from ${min} to ${max}, got ${String(value)}`);
@@ -99,7 +107,7 @@ export function resolveOptions(o: ServerOptions): ResolvedOptions {
     throw new SlabserveError('ERR_INVALID_OPTION', `slabSize must be a multiple of 4096, got ${slabSize}`);
   }
   const slabCount = int('slabCount', o.slabCount ?? 1024, 4, 2 ** 20);
-  const window = int('window', o.window ?? 8, 1, slabCount);
+  const window = int('window', o.window ?? defaultWindow(slabSize, slabCount), 1, slabCount);
   return {
     appUrl: appUrlOf(o.app),
     port: int('port', o.port ?? defaultPort(), 0, 65535),

@@ -1,7 +1,8 @@
 // Writes one response's slabs to its socket and frees each slab only in its write callback (main thread).
 //
 // Slabs arrive QUEUED from the worker. Main keeps them in its own hands (`pending`) and gives the socket only what it
-// can take now (until writableNeedDrain), so a client that stops reading pins at most the slab it was last given.
+// can take now (until node holds writeAhead bytes), so a client that stops reading pins only the few slabs it was
+// last given.
 // Each slab handed to res.write() is WRITING until its callback: that callback, or the response's 'close' for writes
 // whose callback never comes (nodejs/node#36673), frees it, exactly once. Under pool pressure main copies instead:
 // what it writes, and what stalled sockets hold in `pending`, so the pool keeps slabs for everyone else.
@@ -104,13 +105,17 @@ export class ResponseWriter {
   /** Writes pending pieces while the socket takes them, and ends the response after the last. */
   pump(): void {
     const res = this.res;
-    // Several ready slabs go out as one writev: corked, node gathers the views and makes one syscall at uncork.
-    const corked = this.pending.length > 1 && res.socket !== null;
-    if (corked) res.cork();
-    while (this.pending.length > 0 && !this.closed && !res.writableNeedDrain) {
-      this.write(this.pending.shift()!);
+    const ahead = this.ctx.writeAhead;
+    // Write while node holds fewer than `ahead` bytes: the kernel usually takes a write at once, and only what it
+    // cannot take stays in node's hands (pinning its slabs). writableNeedDrain would stop after every slab larger than
+    // the socket's 16 KiB high-water mark, one syscall and one 'drain' per slab. Several ready slabs go out corked, as
+    // one writev.
+    while (this.pending.length > 0 && !this.closed && res.writableLength < ahead) {
+      const corked = this.pending.length > 1 && res.socket !== null;
+      if (corked) res.cork();
+      while (this.pending.length > 0 && !this.closed && res.writableLength < ahead) this.write(this.pending.shift()!);
+      if (corked) res.uncork();
     }
-    if (corked) res.uncork();
     if (this.endSeen && !this.ended && this.pending.length === 0 && !this.closed) {
       this.ended = true;
       if (!this.bodyless && this.declared >= 0 && this.queuedBytes !== this.declared) {
@@ -200,6 +205,7 @@ export class ResponseWriter {
     this.lastProgress = performance.now();
     this.ctx.stats.bytesWritten += flight.length;
     this.complete(flight);
+    if (this.pending.length > 0) this.pump();
     this.settle();
   }
 

@@ -115,6 +115,26 @@ describe('RequestSlots credit', () => {
     expect(await waiting).toBe('ok');
   });
 
+  it('wakes a writer that ran out of credit once half its window is back, not on each release', async () => {
+    const { slots } = setup();
+    const ref = open(slots, 8);
+    useWindow(slots, ref);
+    let settled = false;
+    const waiting = slots.waitCredit(ref).then((o) => {
+      settled = true;
+      return o;
+    });
+    await nextTurn();
+    // 8 → 5: three releases, still above the refill mark (4): the writer sleeps on.
+    for (let i = 0; i < 3; i++) slots.gaveResponseSlab(ref.slot);
+    await nextTurn();
+    expect(settled).toBe(false);
+    // 5 → 4: the mark.
+    slots.gaveResponseSlab(ref.slot);
+    expect(await waiting).toBe('ok');
+    expect(slots.responseOwned(ref.slot)).toBe(4);
+  });
+
   it('keeps waiting when another request releases a slab', async () => {
     const { slots } = setup();
     const mine = open(slots, 1);
