@@ -18,7 +18,7 @@ Options:
   --threads N         worker threads (default: CPU count)
   --slab-size SIZE    bytes per slab, a multiple of 4k (default 64k)
   --slab-count N      slabs in the pool (default 1024)
-  --window N          slabs one request may own at once (default 8)
+  --window N          slabs one request may own at once (default: 512k worth, 8 at 64k)
   --max-inflight N    requests in flight at once (default 4096)
   --send-timeout DUR  cut off a client that takes no bytes for this long (default 60s; 0 disables)
 
