@@ -1,35 +1,21 @@
 // startServer(): the node:http server, dispatch to worker threads, and the life of the whole (main thread).
 
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { SlabserveError, type ErrorCode } from '../errors.js';
 import { Kind, KIND_MASK } from '../messages.js';
 import { createPoolMemory, RequestSlots, SlabPool, SlabState, type Descriptor } from '../pool/index.js';
-import { ConnectionTracker, clientErrorCode, type ConnectionHooks } from './client-errors.js';
+import { ConnectionTracker, type ConnectionHooks } from './client-errors.js';
 import { writeError } from './error-response.js';
 import { Exchange } from './exchange.js';
+import { cleanUpAfterThread } from './thread-death.js';
+import { createHttpFront } from './http-front.js';
 import { MainContext, MAIN_OWNER } from './main-context.js';
 import { resolveOptions, type ResolvedOptions, type ServerOptions } from './options.js';
 import { OutboxReader } from './outbox-reader.js';
 import { checkRequest } from './request-guard.js';
-import { ServerStats, type GcStats } from './stats.js';
+import { ServerStats, type StatsSnapshot } from './stats.js';
 import { ThreadSupervisor, type ThreadState } from './thread-supervisor.js';
-
-export interface StatsSnapshot {
-  slabs: { total: number; free: number; lowWater: number; size: number };
-  requests: number;
-  responses: number;
-  inflight: number;
-  bytesWritten: number;
-  /** Times a writer waited for credit or for a free slab. */
-  waits: number;
-  copiedWrites: number;
-  spilledSlabs: number;
-  refusedTransitions: number;
-  errors: Record<string, number>;
-  threads: { count: number; restarts: number };
-  gc: GcStats;
-}
 
 export interface SlabServer {
   port: number;
@@ -100,46 +86,20 @@ class ServerCore implements SlabServer {
           () => thread.active > 0,
         ),
     );
-    this.http = this.createHttpServer();
+    this.http = createHttpFront(options, {
+      request: (req, res, expectsContinue) => this.onRequest(req, res, expectsContinue),
+      expectationFailed: (req, res) => {
+        this.connections.track(req, res, null);
+        this.refuse(res, 'ERR_EXPECTATION_FAILED');
+      },
+      clientError: (code, socket) => {
+        if (code !== null) this.ctx.stats.count(code);
+        this.connections.refuse(socket, code);
+      },
+    });
     const timeouts = [options.sendTimeout, options.appTimeout].filter((t) => t > 0);
     const period = Math.min(1000, Math.max(10, Math.min(...timeouts, 4000) / 4));
     this.sweep = setInterval(() => this.onSweep(), period).unref();
-  }
-
-  private createHttpServer(): Server {
-    const o = this.options;
-    const timeouts = [o.headersTimeout, o.requestTimeout].filter((t) => t > 0);
-    const http = createServer(
-      {
-        // node's head limit covers the request line too: leave room for a URL up to maxUrlLength, so that a long URL
-        // reaches checkRequest() and gets its 414; the head itself is held to maxHeaderSize there.
-        maxHeaderSize: o.maxHeaderSize + o.maxUrlLength,
-        headersTimeout: o.headersTimeout,
-        requestTimeout: o.requestTimeout,
-        keepAliveTimeout: o.keepAliveTimeout,
-        // node checks headersTimeout and requestTimeout on this period (default 30 s, too coarse for short limits).
-        connectionsCheckingInterval: Math.max(50, Math.min(30_000, ...timeouts.map((t) => t / 4))),
-        // Host is checked by checkRequest(), which also refuses a repeated or malformed one.
-        requireHostHeader: false,
-        insecureHTTPParser: false,
-      },
-      (req, res) => this.onRequest(req, res),
-    );
-    // One more than the limit, so checkRequest() can tell "too many" from "exactly the limit" (node drops the rest).
-    http.maxHeadersCount = o.maxHeadersCount + 1;
-    http.maxRequestsPerSocket = o.maxRequestsPerSocket;
-    http.maxConnections = o.maxConnections;
-    http.on('checkContinue', (req, res) => this.onRequest(req, res, true));
-    http.on('checkExpectation', (req, res) => {
-      this.connections.track(req, res, null);
-      this.refuse(res, 'ERR_EXPECTATION_FAILED');
-    });
-    http.on('clientError', (err: Error & { code?: string }, socket) => {
-      const code = clientErrorCode(err);
-      if (code !== null) this.ctx.stats.count(code);
-      this.connections.refuse(socket as import('node:net').Socket, code);
-    });
-    return http;
   }
 
   async listen(): Promise<void> {
@@ -204,7 +164,7 @@ class ServerCore implements SlabServer {
   }
 
   /** A request node parsed. `expectsContinue`: the client waits for 100 Continue before it sends the body. */
-  private onRequest(req: IncomingMessage, res: ServerResponse, expectsContinue = false): void {
+  private onRequest(req: IncomingMessage, res: ServerResponse, expectsContinue: boolean): void {
     this.ctx.stats.requests++;
     if (this.closing !== null) res.shouldKeepAlive = false;
     const refusal = checkRequest(req, this.options);
@@ -321,32 +281,9 @@ class ServerCore implements SlabServer {
     }
   }
 
-  /**
-   * A thread died. In order: read what it had already queued to us (valid slabs), free the slabs it was filling,
-   * take back what we had queued to it, then answer or cut its requests. piscina starts the replacement.
-   */
   private onThreadDeath(thread: ThreadState, error: unknown): void {
-    const { pool } = this.ctx;
     console.error(`slabserve: worker thread ${thread.owner} died:`, error instanceof Error ? error.message : error);
-    this.readers[thread.owner - 1]!.drainNow();
-    pool.reclaim(thread.owner);
-    const inbox: Descriptor = { slot: 0, slotGen: 0, slab: -1, slabGen: 0, length: 0, kind: 0, aux: 0 };
-    while (thread.inbox.pop(inbox)) {
-      if (inbox.slab >= 0) pool.release(inbox.slab, inbox.slabGen, SlabState.QUEUED);
-    }
-    const orphaned = new Set<number>();
-    for (const ex of this.live) if (ex.thread === thread && !ex.workerDone) orphaned.add(ex.ref.slot);
-    // Upload and head slabs the thread had taken from its inbox but not freed: main filled them (owner 0).
-    for (let i = 0; i < pool.count; i++) {
-      const h = pool.header(i);
-      if (h.owner === MAIN_OWNER && (h.state === 'QUEUED' || h.state === 'WRITING') && orphaned.has(h.slot)) {
-        pool.reclaimSent(i, h.generation);
-      }
-    }
-    thread.inbox.reset();
-    thread.outbox.reset();
-    // workerDied() below takes each orphaned request off thread.active, so the count ends at 0 by itself.
-    for (const ex of [...this.live]) if (orphaned.has(ex.ref.slot)) ex.workerDied();
+    cleanUpAfterThread(this.ctx.pool, thread, this.readers[thread.owner - 1]!, this.live);
   }
 }
 

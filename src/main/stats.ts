@@ -12,6 +12,22 @@ export interface GcStats {
   pauseMs: number;
 }
 
+export interface StatsSnapshot {
+  slabs: { total: number; free: number; lowWater: number; size: number };
+  requests: number;
+  responses: number;
+  inflight: number;
+  bytesWritten: number;
+  /** Times a writer waited for credit or for a free slab. */
+  waits: number;
+  copiedWrites: number;
+  spilledSlabs: number;
+  refusedTransitions: number;
+  errors: Record<string, number>;
+  threads: { count: number; restarts: number };
+  gc: GcStats;
+}
+
 export class ServerStats {
   requests = 0;
   responses = 0;

@@ -8,6 +8,7 @@ import { SlabserveError, type ErrorCode } from '../errors.js';
 import { encodedSize, encodeStrings, FLAG_END, FLAG_MORE, Kind, codeIndex } from '../messages.js';
 import { NO_SLAB, SlabState, type QueueSender, type RequestSlots, type SlabPool, type SlotRef } from '../pool/index.js';
 import { checkHeaders, type HeaderInput } from './header-check.js';
+import { acquireSlow, acquireSync, tryAcquire } from './slab-credit.js';
 
 /** What every writer on a thread shares. */
 export interface WriterContext {
@@ -28,7 +29,6 @@ export function slabView(ctx: WriterContext, index: number): Buffer {
   return v;
 }
 
-const abortedError = (): SlabserveError => new SlabserveError('ERR_REQUEST_ABORTED');
 
 export class SlabWriter {
   private readonly ctx: WriterContext;
@@ -186,7 +186,7 @@ export class SlabWriter {
 
   private checkOpen(): void {
     if (this.ended) throw new SlabserveError('ERR_WRITER_STATE', 'the response has ended');
-    if (this.aborted) throw abortedError();
+    if (this.aborted) throw new SlabserveError('ERR_REQUEST_ABORTED');
   }
 
   /** Makes sure the current slab has free bytes; null when it already has, else a promise. */
@@ -202,7 +202,7 @@ export class SlabWriter {
     if (this.cur !== NO_SLAB) this.queueCurrent(false);
     if (this.head === null && !this.headWasQueued) this.head = ['200'];
     this.placeHeadSync();
-    if (this.cur === NO_SLAB) this.cur = this.acquireSync();
+    if (this.cur === NO_SLAB) this.cur = acquireSync(this.ctx, this.ref);
   }
 
   /** Takes a slab, and puts the pending head at its start. Null when done synchronously. */
@@ -210,8 +210,8 @@ export class SlabWriter {
     if (this.cur !== NO_SLAB) return null;
     if (this.head === null && !this.headWasQueued) this.head = ['200'];
     if (this.head !== null && encodedSize(this.head) > this.ctx.pool.size) return this.placeLongHead();
-    const i = this.tryAcquire();
-    if (i === NO_SLAB) return this.acquireSlow().then((slab) => this.adopt(slab));
+    const i = tryAcquire(this.ctx, this.ref);
+    if (i === NO_SLAB) return acquireSlow(this.ctx, this.ref).then((slab) => this.adopt(slab));
     this.adopt(i);
     return null;
   }
@@ -236,13 +236,13 @@ export class SlabWriter {
     const size = this.ctx.pool.size;
     let off = 0;
     for (; bytes.length - off > size; off += size) {
-      const slab = await this.acquireSlow();
+      const slab = await acquireSlow(this.ctx, this.ref);
       slabView(this.ctx, slab).set(bytes.subarray(off, off + size), 0);
       const gen = this.ctx.pool.generation(slab);
       this.ctx.pool.queue(slab, gen, size);
       this.ctx.outbox.send(this.ref.slot, this.ref.generation, slab, gen, size, Kind.RESPONSE_HEAD | FLAG_MORE, size);
     }
-    const slab = await this.acquireSlow();
+    const slab = await acquireSlow(this.ctx, this.ref);
     this.cur = slab;
     this.curGen = this.ctx.pool.generation(slab);
     slabView(this.ctx, slab).set(bytes.subarray(off), 0);
@@ -254,46 +254,7 @@ export class SlabWriter {
     if (encodedSize(this.head) > this.ctx.pool.size) {
       throw new SlabserveError('ERR_WRITER_STATE', 'a head larger than one slab needs the async writer');
     }
-    this.adopt(this.acquireSync());
-  }
-
-  private tryAcquire(): number {
-    const { pool, slots } = this.ctx;
-    if (!slots.hasCredit(this.ref.slot)) return NO_SLAB;
-    const i = pool.acquire(this.ctx.owner, this.ref.slot);
-    if (i !== NO_SLAB) slots.tookResponseSlab(this.ref.slot);
-    return i;
-  }
-
-  /** Waits for credit, then for a free slab, until one is ours. Throws ERR_REQUEST_ABORTED or ERR_POOL_CLOSED. */
-  private async acquireSlow(): Promise<number> {
-    const { pool, slots } = this.ctx;
-    for (;;) {
-      if (this.aborted) throw abortedError();
-      if (pool.closed()) throw new SlabserveError('ERR_POOL_CLOSED');
-      if (!slots.hasCredit(this.ref.slot)) {
-        const outcome = await slots.waitCredit(this.ref);
-        if (outcome === 'aborted') throw abortedError();
-        if (outcome === 'closed') throw new SlabserveError('ERR_POOL_CLOSED');
-      }
-      const i = this.tryAcquire();
-      if (i !== NO_SLAB) return i;
-      await pool.waitForFree(Infinity, () => this.aborted);
-    }
-  }
-
-  private acquireSync(): number {
-    const { pool, slots } = this.ctx;
-    for (;;) {
-      if (this.aborted) throw abortedError();
-      if (pool.closed()) throw new SlabserveError('ERR_POOL_CLOSED');
-      const outcome = slots.waitCreditSync(this.ref);
-      if (outcome === 'aborted') throw abortedError();
-      if (outcome === 'closed') throw new SlabserveError('ERR_POOL_CLOSED');
-      const i = this.tryAcquire();
-      if (i !== NO_SLAB) return i;
-      pool.waitForFreeSync(Infinity, () => this.aborted);
-    }
+    this.adopt(acquireSync(this.ctx, this.ref));
   }
 
   /** FILLING → QUEUED, then the descriptor: main owns the slab's fate from here. */

@@ -1,0 +1,34 @@
+// What main does after a worker thread died, before piscina's replacement takes the thread's queues (main thread).
+
+import { emptyDescriptor, SlabState, type SlabPool } from '../pool/index.js';
+import type { Exchange } from './exchange.js';
+import { MAIN_OWNER } from './main-context.js';
+import type { OutboxReader } from './outbox-reader.js';
+import type { ThreadState } from './thread-supervisor.js';
+
+/**
+ * In order: read what the thread had already queued to us (valid slabs, maybe whole responses), free the slabs it was
+ * filling, take back what we had queued to it, reset its queues, then answer or cut its requests. The thread is gone
+ * (piscina reports a death from the thread's 'exit'), so nothing races with this.
+ */
+export function cleanUpAfterThread(pool: SlabPool, thread: ThreadState, reader: OutboxReader, live: Set<Exchange>): void {
+  reader.drainNow();
+  pool.reclaim(thread.owner);
+  const d = emptyDescriptor();
+  while (thread.inbox.pop(d)) {
+    if (d.slab >= 0) pool.release(d.slab, d.slabGen, SlabState.QUEUED);
+  }
+  const orphaned = new Set<number>();
+  for (const ex of live) if (ex.thread === thread && !ex.workerDone) orphaned.add(ex.ref.slot);
+  // Upload and head slabs the thread had taken from its inbox but not freed: main filled them (owner 0).
+  for (let i = 0; i < pool.count; i++) {
+    const h = pool.header(i);
+    if (h.owner === MAIN_OWNER && (h.state === 'QUEUED' || h.state === 'WRITING') && orphaned.has(h.slot)) {
+      pool.reclaimSent(i, h.generation);
+    }
+  }
+  thread.inbox.reset();
+  thread.outbox.reset();
+  // workerDied() takes each orphaned request off thread.active, so the count ends at 0 by itself.
+  for (const ex of [...live]) if (orphaned.has(ex.ref.slot)) ex.workerDied();
+}
