@@ -16,7 +16,7 @@ import {
   requestHeadStrings,
   RESPONSE_HEAD_FIXED,
 } from '../messages.js';
-import { NO_SLAB, SlabState, type Descriptor, type SlotRef } from '../pool/index.js';
+import { NO_SLAB, type Descriptor, type SlotRef } from '../pool/index.js';
 import type { MainContext } from './main-context.js';
 import type { ConnectionHooks } from './client-errors.js';
 import { ResponseWriter } from './response-writer.js';
@@ -45,9 +45,11 @@ export class Exchange implements ConnectionHooks {
   timedOutAt = 0;
   private readonly ctx: MainContext;
   private headParts: Buffer[] | null = null;
-  /** Request head bytes not yet queued to the worker; null once all of it is. */
-  private headBytes: Buffer | null = null;
-  private headPieces = 0;
+  /**
+   * The request head not yet queued to the worker: its strings (encoded straight into one slab when they fit), or the
+   * bytes still to send of a head longer than a slab; null once all of it is queued.
+   */
+  private head: string[] | Buffer | null = null;
   private clientGone = false;
   private closeSeen = false;
   private settled = false;
@@ -74,7 +76,7 @@ export class Exchange implements ConnectionHooks {
       ? new UploadReader(ctx, req, ref, thread.sender, () => this.bodyError('ERR_BODY_TOO_LARGE'), onTruncated)
       : null;
     res.on('close', () => this.onClose());
-    const strings = requestHeadStrings(
+    this.head = requestHeadStrings(
       req.method ?? 'GET',
       req.url ?? '/',
       req.httpVersion,
@@ -82,31 +84,45 @@ export class Exchange implements ConnectionHooks {
       body ? REQUEST_HAS_BODY : 0,
       req.rawHeaders,
     );
-    this.headBytes = Buffer.allocUnsafe(encodedSize(strings));
-    encodeStrings(this.headBytes, strings);
     this.sendHead();
   }
 
-  /** Queues the request head to the worker, slab by slab (a head longer than a slab goes in pieces flagged MORE). */
+  /** Queues the request head to the worker: one slab, or slab-size pieces flagged MORE for a head longer than that. */
   private sendHead(): void {
     const { ctx, ref } = this;
-    while (this.headBytes !== null) {
+    while (this.head !== null) {
       if (this.clientGone || this.workerDone) return;
       const slab = ctx.acquire(ref.slot);
       if (slab === NO_SLAB) {
         ctx.whenSlabFree(() => this.sendHead());
         return;
       }
-      const bytes = this.headBytes;
+      let bytes = this.head;
+      if (Array.isArray(bytes)) {
+        const size = encodedSize(bytes);
+        if (size <= ctx.pool.size) {
+          // The common case: encoded once, in place.
+          this.head = null;
+          this.queueHead(slab, encodeStrings(ctx.view(slab), bytes), false);
+          return;
+        }
+        const strings = bytes;
+        bytes = Buffer.allocUnsafe(size);
+        encodeStrings(bytes, strings);
+      }
       const n = Math.min(bytes.length, ctx.pool.size);
       bytes.copy(ctx.view(slab), 0, 0, n);
-      const more = n < bytes.length;
-      this.headBytes = more ? bytes.subarray(n) : null;
-      const gen = ctx.pool.generation(slab);
-      ctx.pool.queue(slab, gen, n);
-      this.headPieces++;
-      this.thread.sender.send(ref.slot, ref.generation, slab, gen, n, Kind.REQUEST_HEAD | (more ? FLAG_MORE : 0), n);
+      this.head = n < bytes.length ? bytes.subarray(n) : null;
+      this.queueHead(slab, n, this.head !== null);
     }
+  }
+
+  private queueHead(slab: number, length: number, more: boolean): void {
+    const { ctx, ref } = this;
+    const gen = ctx.pool.generation(slab);
+    ctx.pool.queue(slab, gen, length);
+    const kind = Kind.REQUEST_HEAD | (more ? FLAG_MORE : 0);
+    this.thread.sender.send(ref.slot, ref.generation, slab, gen, length, kind, length);
   }
 
   /** A descriptor from the worker for this request. */
@@ -140,8 +156,7 @@ export class Exchange implements ConnectionHooks {
     if ((d.kind & FLAG_MORE) !== 0 || this.headParts !== null) {
       (this.headParts ??= []).push(Buffer.from(bytes));
       if ((d.kind & FLAG_MORE) !== 0) {
-        ctx.pool.release(d.slab, d.slabGen, SlabState.QUEUED);
-        ctx.slots.gaveResponseSlab(this.ref.slot);
+        this.writer.dropSlab(d.slab, d.slabGen);
         return;
       }
     }
@@ -152,8 +167,7 @@ export class Exchange implements ConnectionHooks {
       this.writer.head(Number(strings[0]), strings.slice(RESPONSE_HEAD_FIXED));
     } catch {
       // node refused a header the worker let through: never a split response.
-      ctx.pool.release(d.slab, d.slabGen, SlabState.QUEUED);
-      ctx.slots.gaveResponseSlab(this.ref.slot);
+      this.writer.dropSlab(d.slab, d.slabGen);
       this.abortWorker('ERR_INVALID_HEADER');
       this.ctx.stats.count('ERR_INVALID_HEADER');
       this.writer.fail('ERR_INVALID_HEADER');
@@ -223,10 +237,10 @@ export class Exchange implements ConnectionHooks {
       this.clientGone = true;
       this.abortWorker('ERR_REQUEST_ABORTED');
       this.upload?.stop();
-      if (this.headBytes !== null) {
+      if (this.head !== null) {
         // The worker never got the whole head, so it will never answer: the request ends here. (The abort above
         // makes it drop any head pieces it holds.)
-        this.headBytes = null;
+        this.head = null;
         this.finishWorker();
       }
     }

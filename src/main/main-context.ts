@@ -23,7 +23,7 @@ export class MainContext {
   private readonly views: Buffer[] = [];
   private readonly slabWaiters: (() => void)[] = [];
   /** Responses corked during the current batch of descriptors; uncorked together when the batch ends. */
-  private readonly corked: ServerResponse[] = [];
+  private readonly corked = new Set<ServerResponse>();
   private batching = false;
   private waiting = false;
 
@@ -58,15 +58,16 @@ export class MainContext {
 
   /** Corks `res` for the rest of the batch (once), so the slabs it is given go out as one writev. */
   gather(res: ServerResponse): void {
-    if (!this.batching || res.socket === null || this.corked.includes(res)) return;
+    if (!this.batching || res.socket === null || this.corked.has(res)) return;
     res.cork();
-    this.corked.push(res);
+    this.corked.add(res);
   }
 
   /** The batch is over: every corked response writes what it gathered, one syscall each. */
   endBatch(): void {
     this.batching = false;
-    for (const res of this.corked.splice(0)) res.uncork();
+    for (const res of this.corked) res.uncork();
+    this.corked.clear();
   }
 
   /** True while free slabs are at or below the pressure floor: writes copy, and stalled sockets spill. */

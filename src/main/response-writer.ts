@@ -136,10 +136,7 @@ export class ResponseWriter {
   fail(code: ErrorCode): void {
     if (this.ended || this.closed) return;
     this.ended = true;
-    for (const p of this.pending.splice(0)) {
-      if (p.copy === null) this.ctx.pool.release(p.slab, p.gen, SlabState.QUEUED);
-      this.ctx.slots.gaveResponseSlab(this.slot);
-    }
+    this.dropPending();
     if (this.res.headersSent) this.res.destroy();
     else writeError(this.res, code, false, this.bodyless);
     this.settle();
@@ -164,10 +161,7 @@ export class ResponseWriter {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    for (const p of this.pending.splice(0)) {
-      if (p.copy === null) this.ctx.pool.release(p.slab, p.gen, SlabState.QUEUED);
-      this.ctx.slots.gaveResponseSlab(this.slot);
-    }
+    this.dropPending();
     // After 'close' the socket's handle is closed: libuv has let go of every buffer, so freeing is safe even for
     // writes whose callback has not run (and for those that never will, nodejs/node#36673).
     for (const f of this.flights) this.complete(f);
@@ -218,10 +212,19 @@ export class ResponseWriter {
     this.ctx.slots.gaveResponseSlab(this.slot);
   }
 
-  /** Frees a slab that will never be written (bodyless response, closed socket, framing error). */
-  private dropSlab(slab: number, gen: number): void {
+  /** Frees a QUEUED slab of this response that will never be written, and its credit (bodyless response, closed
+   *  socket, framing error, a head slab already copied out). */
+  dropSlab(slab: number, gen: number): void {
     this.ctx.pool.release(slab, gen, SlabState.QUEUED);
     this.ctx.slots.gaveResponseSlab(this.slot);
+  }
+
+  /** Frees what waits in main's hands: slabs go back to the pool (spilled copies have none), credit to the request. */
+  private dropPending(): void {
+    for (const p of this.pending.splice(0)) {
+      if (p.copy === null) this.ctx.pool.release(p.slab, p.gen, SlabState.QUEUED);
+      this.ctx.slots.gaveResponseSlab(this.slot);
+    }
   }
 
   private settle(): void {
