@@ -122,10 +122,6 @@ export class ThreadSupervisor {
         if (this.stopping) return;
         thread.restarts++;
         this.options.onDeath(thread, error);
-        // onDeath resets the dead thread's queues, which clears the outbox's "consumer sleeps" flag while main's
-        // reader is still parked on it; a producer only notifies when that flag is set, so without this wake the
-        // replacement's descriptors would sit unread (its requests hung until appTimeout).
-        thread.outbox.wakeConsumer();
         this.submit(thread);
       },
     );

@@ -144,10 +144,13 @@ export class DescriptorQueue {
     Atomics.notify(this.c, this.wakeWord);
   }
 
-  /** Drops every descriptor in the ring. Only while neither side runs (a dead thread's queue, before it restarts). */
+  /**
+   * Drops every descriptor in the ring, while its other side is gone (a dead thread's queues, before the replacement
+   * starts). Q_SLEEPING is the consumer's and is left as it is: a consumer still parked on the ring (main's reader of a
+   * dead thread's outbox) stays asleep with the flag set, so the next push wakes it.
+   */
   reset(): void {
     Atomics.store(this.c, this.head, Atomics.load(this.c, this.tail));
-    Atomics.store(this.c, this.sleeping, 0);
   }
 
   /**
