@@ -104,7 +104,7 @@ export class Exchange implements ConnectionHooks {
           // The common case: encoded once, in place.
           this.head = null;
           this.queueHead(slab, encodeStrings(ctx.view(slab), bytes), false);
-          return;
+          break;
         }
         const strings = bytes;
         bytes = Buffer.allocUnsafe(size);
@@ -115,6 +115,8 @@ export class Exchange implements ConnectionHooks {
       this.head = n < bytes.length ? bytes.subarray(n) : null;
       this.queueHead(slab, n, this.head !== null);
     }
+    // Only now may the body follow: the worker starts the request from its last head piece.
+    this.upload?.headSent();
   }
 
   private queueHead(slab: number, length: number, more: boolean): void {

@@ -19,6 +19,8 @@ export class UploadReader {
   private endSent = false;
   private stopped = false;
   private waitingForSlab = false;
+  /** False until the request head is queued to the worker: a body slab that overtook its head would be dropped. */
+  private headQueued = false;
   /** Bytes received so far. */
   received = 0;
 
@@ -62,6 +64,12 @@ export class UploadReader {
     });
   }
 
+  /** The whole request head is queued to the worker: body slabs may follow it. */
+  headSent(): void {
+    this.headQueued = true;
+    this.flush();
+  }
+
   /** The worker consumed upload slabs. */
   credit(): void {
     this.flush();
@@ -77,6 +85,11 @@ export class UploadReader {
 
   private flush(): void {
     if (this.stopped) return;
+    if (!this.headQueued) {
+      // Hold what arrived until the head is on its way; the socket waits meanwhile.
+      if (this.backlog.length > 0) this.req.pause();
+      return;
+    }
     const { ctx, ref } = this;
     const size = ctx.pool.size;
     while (this.backlog.length > 0) {
