@@ -93,6 +93,7 @@ export class SlabWriter {
    * credit and a free slab when needed. The view is valid only until the next commit, write or end.
    */
   async slab(): Promise<Uint8Array> {
+    this.checkOpen();
     const wait = this.ensureSpace();
     if (wait !== null) await wait;
     return slabView(this.ctx, this.cur).subarray(this.used);
@@ -216,8 +217,16 @@ export class SlabWriter {
     return null;
   }
 
-  /** Makes `slab` the current one and writes the pending head at its start, if it fits. */
+  /**
+   * Makes `slab` the current one and writes the pending head at its start, if it fits. A slab that arrives after the
+   * response ended (an end() or fail() while a write waited for it) goes straight back, with its credit.
+   */
   private adopt(slab: number): void {
+    if (this.ended) {
+      this.ctx.pool.release(slab, this.ctx.pool.generation(slab), SlabState.FILLING);
+      this.ctx.slots.gaveResponseSlab(this.ref.slot);
+      throw new SlabserveError('ERR_WRITER_STATE', 'the response ended while a write waited for a slab');
+    }
     this.cur = slab;
     this.curGen = this.ctx.pool.generation(slab);
     this.used = 0;

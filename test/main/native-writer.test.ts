@@ -3,7 +3,8 @@
 
 import { describe, expect, it } from 'vitest';
 import { header, headerAll, text } from '../helpers/raw-http.js';
-import { useHarness, waitForIdlePool } from '../helpers/server.js';
+import { bodySha256 } from '../helpers/bodies.js';
+import { useHarness, waitFor, waitForIdlePool } from '../helpers/server.js';
 
 describe('the native writer', () => {
   const h = useHarness();
@@ -75,6 +76,33 @@ describe('the native writer', () => {
     // And a write after end() (counted by the app, since its body had already ended).
     const counts = JSON.parse(text(await conn.request({ path: '/counts' }))) as Record<string, number>;
     expect(counts['WRITES_REFUSED']).toBe(1);
+  });
+
+  it('refuses slab(), slabSync(), commit() and write() after end() with ERR_WRITER_STATE, taking no slab and no credit', async () => {
+    // One slot and a window of one slab: a late call that took credit would charge the next request on the slot,
+    // which could then never take its one slab.
+    const ts = await h.start('native-app', { threads: 1, slabCount: 16, maxInflight: 1, window: 1 });
+    const first = await h.connect(ts);
+    expect(text(await first.request({ path: '/writer/after-end' }))).toBe('ended\n');
+    await waitFor(() => ts.control.count('PARKED'), (n) => n === 1, { what: 'the app to park after end()' });
+    // The next request takes the slot, and parks after its first 64 KiB.
+    const second = await h.connect(ts, { collect: false });
+    const download = second.request({ path: '/body?seed=41&size=300000&hold=65536' });
+    await waitFor(() => ts.control.count('PARKED'), (n) => n === 2, { what: 'the download to park' });
+    // Its first 64 KiB are read, so it owns no slab now, and its slot has credit that a late call could take.
+    await waitFor(() => second.received, (n) => n > 65536, { what: 'the first 64 KiB to arrive' });
+    await waitFor(() => ts.stats().slabs.free, (n) => n === 16, { what: 'the download to hold no slab' });
+    ts.control.open('RESPOND');
+    await waitFor(() => ts.control.count('BODIES_FINISHED'), (n) => n === 1, { what: 'the late calls to return' });
+    expect(ts.control.count('WRITES_REFUSED')).toBe(4);
+    expect(ts.stats().slabs.free).toBe(16);
+    ts.control.open('STREAM');
+    const res = await download;
+    expect(res.status).toBe(200);
+    expect(res.sha256).toBe(bodySha256(41, 300000));
+    const stats = await waitForIdlePool(ts);
+    expect(stats.slabs.free).toBe(16);
+    expect(stats.refusedTransitions).toBe(0);
   });
 
   it('does not abort request.signal for requests that complete normally', async () => {
