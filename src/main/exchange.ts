@@ -135,7 +135,11 @@ export class Exchange implements ConnectionHooks {
       return;
     }
     this.answered = true;
-    if (kind === Kind.RESPONSE_HEAD) {
+    if (d.slab >= 0 && this.writer.finished) {
+      // Late: main already answered (an app timeout, a body error) or the client left. Nothing more goes out.
+      this.headParts = null;
+      this.writer.dropSlab(d.slab, d.slabGen);
+    } else if (kind === Kind.RESPONSE_HEAD) {
       this.onHead(d);
     } else if (kind === Kind.RESPONSE_BODY) {
       this.writer.body(d.slab, d.slabGen, 0, d.length);

@@ -13,6 +13,22 @@ import { writeError } from './error-response.js';
 import type { MainContext } from './main-context.js';
 import type { ServerResponse } from 'node:http';
 
+/** Where a response stands. Descriptors that come after it ended or failed are late: their slabs are dropped. */
+export const ResponseState = {
+  /** In: the writer is made. Out: head() to SENDING, or fail() to FAILED, or the response's 'close'. */
+  AWAITING_HEAD: 0,
+  /** In: head(). Body pieces go out as the socket takes them. Out: the last piece after end() (ENDED), fail(), or
+   *  'close'. */
+  SENDING: 1,
+  /** In: res.end() ran, or the response was cut for framing. Out: only to CLOSED. */
+  ENDED: 2,
+  /** In: fail() answered with an error status, or cut the connection. Out: only to CLOSED. */
+  FAILED: 3,
+  /** In: the response's 'close'. Nothing is written any more, and every slab still out is freed. */
+  CLOSED: 4,
+} as const;
+export type ResponseState = (typeof ResponseState)[keyof typeof ResponseState];
+
 /** Slab bytes waiting for the socket: in a slab (QUEUED), or spilled to the heap (copy). */
 interface Piece {
   slab: number;
@@ -41,8 +57,7 @@ export class ResponseWriter {
   private declared = -1;
   private queuedBytes = 0;
   private endSeen = false;
-  private ended = false;
-  private closed = false;
+  private state: ResponseState = ResponseState.AWAITING_HEAD;
   /** Last time the socket took bytes (a write callback), for the send timeout. */
   lastProgress = 0;
   /** Called when nothing of this response holds a slab or credit any more. */
@@ -54,6 +69,11 @@ export class ResponseWriter {
     this.slot = slot;
     this.bodyless = bodyless;
     res.on('drain', () => this.pump());
+  }
+
+  /** True once the response ended, failed or closed: whatever the worker sends after that is dropped. */
+  get finished(): boolean {
+    return this.state >= ResponseState.ENDED;
   }
 
   /** True while slabs or credit are still out: pieces waiting, or writes without their callback. */
@@ -68,6 +88,7 @@ export class ResponseWriter {
 
   /** Sets status and headers. Throws node's coded error if a header is invalid (the caller answers 500). */
   head(status: number, headers: string[]): void {
+    if (this.state !== ResponseState.AWAITING_HEAD) return;
     for (let i = 0; i < headers.length; i += 2) {
       if (headers[i]!.length === 14 && headers[i]!.toLowerCase() === 'content-length') {
         this.declared = Number(headers[i + 1]);
@@ -75,12 +96,13 @@ export class ResponseWriter {
     }
     if (status === 204 || status === 304 || status < 200) this.bodyless = true;
     this.res.writeHead(status, headers);
+    this.state = ResponseState.SENDING;
     this.lastProgress = performance.now();
   }
 
   /** Body bytes in a QUEUED slab; the writer owns the slab from here. */
   body(slab: number, gen: number, offset: number, length: number): void {
-    if (this.closed || this.bodyless || length === 0) {
+    if (this.state !== ResponseState.SENDING || this.bodyless || length === 0) {
       this.dropSlab(slab, gen);
       return;
     }
@@ -110,14 +132,15 @@ export class ResponseWriter {
     // cannot take stays in node's hands (pinning its slabs). writableNeedDrain would stop after every slab larger than
     // the socket's 16 KiB high-water mark, one syscall and one 'drain' per slab. Several ready slabs go out corked, as
     // one writev.
-    while (this.pending.length > 0 && !this.closed && res.writableLength < ahead) {
+    if (this.state !== ResponseState.SENDING) return;
+    while (this.pending.length > 0 && res.writableLength < ahead) {
       const corked = this.pending.length > 1 && res.socket !== null;
       if (corked) res.cork();
-      while (this.pending.length > 0 && !this.closed && res.writableLength < ahead) this.write(this.pending.shift()!);
+      while (this.pending.length > 0 && res.writableLength < ahead) this.write(this.pending.shift()!);
       if (corked) res.uncork();
     }
-    if (this.endSeen && !this.ended && this.pending.length === 0 && !this.closed) {
-      this.ended = true;
+    if (this.endSeen && this.pending.length === 0) {
+      this.state = ResponseState.ENDED;
       if (!this.bodyless && this.declared >= 0 && this.queuedBytes !== this.declared) {
         // Fewer bytes than declared: ending cleanly would make a short body look whole (invariant 7).
         this.ctx.stats.count('ERR_APP_STREAM');
@@ -134,8 +157,8 @@ export class ResponseWriter {
    * head is on the wire can no longer say it failed, and must never look complete (invariant 7).
    */
   fail(code: ErrorCode): void {
-    if (this.ended || this.closed) return;
-    this.ended = true;
+    if (this.state >= ResponseState.ENDED) return;
+    this.state = ResponseState.FAILED;
     this.dropPending();
     if (this.res.headersSent) this.res.destroy();
     else writeError(this.res, code, false, this.bodyless);
@@ -159,8 +182,8 @@ export class ResponseWriter {
 
   /** The response is over (finished or the socket closed): frees what no callback will free. */
   close(): void {
-    if (this.closed) return;
-    this.closed = true;
+    if (this.state === ResponseState.CLOSED) return;
+    this.state = ResponseState.CLOSED;
     this.dropPending();
     // After 'close' the socket's handle is closed: libuv has let go of every buffer, so freeing is safe even for
     // writes whose callback has not run (and for those that never will, nodejs/node#36673).
@@ -228,7 +251,7 @@ export class ResponseWriter {
   }
 
   private settle(): void {
-    if (this.busy || !(this.closed || this.ended)) return;
+    if (this.busy || this.state < ResponseState.ENDED) return;
     const settled = this.onSettled;
     this.onSettled = null;
     settled?.();
