@@ -28,6 +28,8 @@ export const ErrorCodes = {
   ERR_WORKER_DIED: 'the worker thread serving this request died',
   /** The app took longer than appTimeout to produce its response head. */
   ERR_APP_TIMEOUT: 'the app did not answer within appTimeout',
+  /** close() found responses still in flight after closeTimeout and cut their connections. Counted once per close. */
+  ERR_CLOSE_TIMEOUT: 'the server closed before every response finished (closeTimeout)',
   /** A client stopped reading for longer than sendTimeout. */
   ERR_SEND_TIMEOUT: 'the client did not read for sendTimeout',
   /** The request body exceeded maxBodySize. */

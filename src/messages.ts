@@ -20,6 +20,8 @@ export const Kind = {
   REQUEST_ABORT: 4,
   /** The worker's loop should finish its requests and return (no slot, no slab). */
   STOP: 5,
+  /** Answer PONG when the loop next runs: is this thread's event loop turning? (no slot, no slab) */
+  PING: 6,
 
   // worker → main
   /** The response head, then the first body bytes, in the slab. aux: head bytes. MORE: head continues. */
@@ -32,8 +34,10 @@ export const Kind = {
   RESPONSE_ERROR: 19,
   /** The worker consumed upload slabs: main may read the socket again (no slab). */
   UPLOAD_CREDIT: 20,
-  /** The thread loaded the app and its loop runs (no slot, no slab). */
+  /** The thread loaded the app and its loop runs (no slot, no slab). aux: its threadId. */
   THREAD_READY: 21,
+  /** The answer to PING (no slot, no slab). */
+  PONG: 22,
 } as const;
 
 /** Flag bits above the kind byte. */

@@ -21,6 +21,7 @@ Options:
   --window N          slabs one request may own at once (default: 512k worth, 8 at 64k)
   --max-inflight N    requests in flight at once (default 4096)
   --send-timeout DUR  cut off a client that takes no bytes for this long (default 60s; 0 disables)
+  --close-timeout DUR on close, wait this long for in-flight responses, then cut them (default 30s; 0: no limit)
 
 Limits (see the README's "Limits and security"):
   --max-header-size SIZE         request head size, URL excluded (default 16k; over: 431)
@@ -49,6 +50,7 @@ const OPTIONS = {
   window: { type: 'string' },
   'max-inflight': { type: 'string' },
   'send-timeout': { type: 'string' },
+  'close-timeout': { type: 'string' },
   'max-header-size': { type: 'string' },
   'max-headers-count': { type: 'string' },
   'max-url-length': { type: 'string' },
@@ -87,6 +89,7 @@ export function parseCommandLine(argv: string[]): { options: ServerOptions } | {
   if (values.window !== undefined) options.window = integer('window', values.window);
   if (values['max-inflight'] !== undefined) options.maxInflight = integer('max-inflight', values['max-inflight']);
   if (values['send-timeout'] !== undefined) options.sendTimeout = parseDuration(values['send-timeout']);
+  if (values['close-timeout'] !== undefined) options.closeTimeout = parseDuration(values['close-timeout']);
   const size = (flag: keyof typeof values): number | undefined =>
     values[flag] === undefined ? undefined : parseSize(values[flag] as string);
   const count = (flag: keyof typeof values): number | undefined =>

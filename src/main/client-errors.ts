@@ -97,21 +97,23 @@ export class ConnectionTracker {
 
   /**
    * A parser error (or a request timeout) on `socket`. If the last request is still receiving its body, the error
-   * is in that body, and that request answers it. Otherwise the answer waits for the responses in flight.
+   * is in that body, and that request answers it (and counts it): returns true. Otherwise the answer waits for the
+   * responses in flight, and the caller counts it: returns false.
    */
-  refuse(socket: Socket, code: ErrorCode | null): void {
+  refuse(socket: Socket, code: ErrorCode | null): boolean {
     if (code === null || !socket.writable) {
       socket.destroy();
-      return;
+      return false;
     }
     const c = this.of(socket);
     const last = c.live[c.live.length - 1];
     if (last !== undefined && !last.req.complete && last.hooks !== null) {
       last.hooks.bodyError(code);
-      return;
+      return true;
     }
     c.pendingError = rawError(code);
     if (c.live.length === 0) this.flush(socket, c);
+    return false;
   }
 
   private flush(socket: Socket, c: Connection): void {

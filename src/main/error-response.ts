@@ -24,6 +24,8 @@ export function statusFor(code: ErrorCode): number {
       return 431;
     case 'ERR_WORKER_DIED':
       return 502;
+    case 'ERR_APP_LOAD':
+      return 503;
     case 'ERR_APP_TIMEOUT':
       return 504;
     case 'ERR_HTTP_VERSION':

@@ -51,6 +51,8 @@ export class Exchange implements ConnectionHooks {
    */
   private head: string[] | Buffer | null = null;
   private clientGone = false;
+  /** REQUEST_ABORT went to the worker: one is enough, however many reasons follow (timeout, body error, close). */
+  private abortSent = false;
   private closeSeen = false;
   private settled = false;
   private retired = false;
@@ -185,7 +187,8 @@ export class Exchange implements ConnectionHooks {
 
   /** Tells the worker to give up on this request (client gone, timeout), and wakes anything it waits on. */
   abortWorker(code: ErrorCode): void {
-    if (this.workerDone) return;
+    if (this.workerDone || this.abortSent) return;
+    this.abortSent = true;
     this.ctx.slots.abort(this.ref.slot);
     this.ctx.pool.wakeFreeWaiters();
     this.thread.sender.send(this.ref.slot, this.ref.generation, -1, 0, 0, Kind.REQUEST_ABORT, codeIndex(code));
@@ -195,7 +198,8 @@ export class Exchange implements ConnectionHooks {
   workerDied(): void {
     if (this.workerDone) return;
     this.finishWorker();
-    this.ctx.stats.count('ERR_WORKER_DIED');
+    // A request main already answered (a timed-out one, held by the thread that was terminated for it) was counted then.
+    if (!this.writer.finished) this.ctx.stats.count('ERR_WORKER_DIED');
     this.writer.fail('ERR_WORKER_DIED');
   }
 

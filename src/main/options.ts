@@ -22,6 +22,9 @@ export interface ServerOptions {
   maxInflight?: number;
   /** Milliseconds a client may go without taking any bytes before it is cut off. 0 disables. Default 60 s. */
   sendTimeout?: number;
+  /** Milliseconds close() waits for in-flight responses before it cuts the remaining connections and stops the
+   *  threads. Default 30 s; 0 waits for ever. */
+  closeTimeout?: number;
   /** Free slabs at or below which main copies what it writes and spills what stalled sockets hold. */
   pressureFloor?: number;
   /** Most bytes in a request's head (request line and headers). Default 16 KiB, as node:http. Over it: 431. */
@@ -58,6 +61,7 @@ export interface ResolvedOptions {
   window: number;
   maxInflight: number;
   sendTimeout: number;
+  closeTimeout: number;
   pressureFloor: number;
   maxHeaderSize: number;
   maxHeadersCount: number;
@@ -118,6 +122,7 @@ export function resolveOptions(o: ServerOptions): ResolvedOptions {
     window,
     maxInflight: int('maxInflight', o.maxInflight ?? 4096, 1, 2 ** 20),
     sendTimeout: int('sendTimeout', o.sendTimeout ?? 60_000, 0, 2 ** 31 - 1),
+    closeTimeout: int('closeTimeout', o.closeTimeout ?? 30_000, 0, 2 ** 31 - 1),
     pressureFloor: int('pressureFloor', o.pressureFloor ?? Math.max(2 * window, Math.ceil(slabCount / 8)), 1, slabCount),
     ...resolveLimits(o),
   };

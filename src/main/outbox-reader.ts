@@ -1,7 +1,9 @@
 // Drains one worker thread's outbox on the main thread and hands each descriptor on (main thread).
 //
 // The loop reads everything there is, then sleeps on the queue with Atomics.waitAsync; the worker notifies only when
-// the loop has said it sleeps. Hooks around each batch let the caller gather writes and spill under pressure.
+// the loop has said it sleeps. Hooks around each batch let the caller gather writes and spill under pressure. A
+// descriptor that cannot be routed (a slabserve bug: a refused transition, a head that does not decode) is handed to
+// onError and the loop reads on: one bad descriptor costs one request, never the server.
 
 import { emptyDescriptor, type Descriptor, type DescriptorQueue } from '../pool/index.js';
 
@@ -17,6 +19,7 @@ const POLL_TURNS = 16;
 export class OutboxReader {
   private readonly queue: DescriptorQueue;
   private readonly route: (d: Descriptor) => void;
+  private readonly onError: (err: unknown, d: Descriptor | null) => void;
   private readonly beforeBatch: () => void;
   private readonly afterBatch: () => void;
   /** True while the thread has requests in flight, so more descriptors are coming. */
@@ -27,12 +30,14 @@ export class OutboxReader {
   constructor(
     queue: DescriptorQueue,
     route: (d: Descriptor) => void,
+    onError: (err: unknown, d: Descriptor | null) => void,
     beforeBatch: () => void,
     afterBatch: () => void,
     expecting: () => boolean,
   ) {
     this.queue = queue;
     this.route = route;
+    this.onError = onError;
     this.beforeBatch = beforeBatch;
     this.afterBatch = afterBatch;
     this.expecting = expecting;
@@ -42,12 +47,20 @@ export class OutboxReader {
   /** Reads what is queued now, synchronously (used before cleaning up after a dead thread). */
   drainNow(): void {
     const d = emptyDescriptor();
-    while (this.queue.pop(d)) this.route(d);
+    while (this.queue.pop(d)) this.deliver(d);
   }
 
   stop(): void {
     this.stopped = true;
     this.queue.wakeConsumer();
+  }
+
+  private deliver(d: Descriptor): void {
+    try {
+      this.route(d);
+    } catch (err) {
+      this.onError(err, d);
+    }
   }
 
   private async run(): Promise<void> {
@@ -58,9 +71,13 @@ export class OutboxReader {
       this.beforeBatch();
       while (n < BATCH && this.queue.pop(d)) {
         n++;
-        this.route(d);
+        this.deliver(d);
       }
-      this.afterBatch();
+      try {
+        this.afterBatch();
+      } catch (err) {
+        this.onError(err, null);
+      }
       if (this.stopped) return;
       idleTurns = n > 0 ? 0 : idleTurns + 1;
       if (n === BATCH || (idleTurns <= POLL_TURNS && this.expecting())) {

@@ -2,13 +2,15 @@
 
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { SlabserveError, type ErrorCode } from '../errors.js';
+import { isForwardedDiagnostic, publish, reportOf } from '../diagnostics.js';
+import { hasCode, SlabserveError, type ErrorCode } from '../errors.js';
 import { Kind, KIND_MASK } from '../messages.js';
 import { createPoolMemory, RequestSlots, SlabPool, SlabState, type Descriptor } from '../pool/index.js';
 import { ConnectionTracker, type ConnectionHooks } from './client-errors.js';
 import { writeError } from './error-response.js';
 import { Exchange } from './exchange.js';
 import { cleanUpAfterThread } from './thread-death.js';
+import { within } from './deadline.js';
 import { createHttpFront } from './http-front.js';
 import { MainContext, MAIN_OWNER } from './main-context.js';
 import { resolveOptions, type ResolvedOptions, type ServerOptions } from './options.js';
@@ -16,6 +18,7 @@ import { OutboxReader } from './outbox-reader.js';
 import { checkRequest } from './request-guard.js';
 import { ServerStats, type StatsSnapshot } from './stats.js';
 import { ThreadSupervisor, type ThreadState } from './thread-supervisor.js';
+import { ThreadWatch } from './thread-watch.js';
 
 export interface SlabServer {
   port: number;
@@ -25,9 +28,6 @@ export interface SlabServer {
   close(): Promise<void>;
 }
 
-/** How long a thread may hold on to a request after its app timed out before the thread is terminated. */
-const APP_GRACE_MS = 1000;
-
 class ServerCore implements SlabServer {
   port = 0;
   url = '';
@@ -35,6 +35,7 @@ class ServerCore implements SlabServer {
   private readonly ctx: MainContext;
   private readonly http: Server;
   private readonly supervisor: ThreadSupervisor;
+  private readonly watch: ThreadWatch;
   private readonly readers: OutboxReader[];
   /** Exchanges by slot. */
   private readonly bySlot: (Exchange | undefined)[];
@@ -73,14 +74,20 @@ class ServerCore implements SlabServer {
       threads: options.threads,
       appUrl: options.appUrl,
       resourceLimits: options.resourceLimits,
-      onDeath: (thread, error) => this.onThreadDeath(thread, error),
+      onDeath: (thread, error, threadId) => this.onThreadDeath(thread, error, threadId),
       onLoadError: (_thread, result) => this.failStart(new SlabserveError(result.code, result.message)),
+      onMessage: (message) => {
+        if (isForwardedDiagnostic(message)) publish(message.slabserveDiagnostic, message.event);
+      },
+      onAvailable: () => this.dispatchWaiting(),
     });
+    this.watch = new ThreadWatch(this.supervisor, options, stats);
     this.readers = this.supervisor.threads.map(
       (thread) =>
         new OutboxReader(
           thread.outbox,
           (d) => this.route(thread, d),
+          (err, d) => this.onRouteError(thread, err, d),
           () => this.ctx.beginBatch(),
           () => this.afterBatch(),
           () => thread.active > 0,
@@ -93,8 +100,7 @@ class ServerCore implements SlabServer {
         this.refuse(res, 'ERR_EXPECTATION_FAILED');
       },
       clientError: (code, socket) => {
-        if (code !== null) this.ctx.stats.count(code);
-        this.connections.refuse(socket, code);
+        if (!this.connections.refuse(socket, code) && code !== null) this.ctx.stats.count(code);
       },
     });
     const timeouts = [options.sendTimeout, options.appTimeout].filter((t) => t > 0);
@@ -133,6 +139,8 @@ class ServerCore implements SlabServer {
       threads: {
         count: this.supervisor.threads.length,
         restarts: this.supervisor.threads.reduce((n, t) => n + t.restarts, 0),
+        draining: this.watch.drainingCount,
+        terminated: stats.threadsTerminated,
       },
       gc: { ...stats.gc },
     };
@@ -143,24 +151,42 @@ class ServerCore implements SlabServer {
     return this.closing;
   }
 
-  /** Stops everything after a failed start (the app did not load), without waiting for requests. */
-  async abandon(): Promise<void> {
+  /** Stops the threads (terminating those still running at `deadline`) and the pool. Also after a failed start. */
+  async abandon(deadline = Infinity): Promise<void> {
     clearInterval(this.sweep);
     for (const r of this.readers) r.stop();
     this.ctx.pool.close();
-    await this.supervisor.stop();
+    await this.supervisor.stop(deadline);
     this.ctx.stats.stop();
   }
 
+  /**
+   * Graceful close: new connections are refused at once and in-flight responses finish. If they have not finished
+   * within closeTimeout, the remaining connections are cut (their requests abort like any client that left), and
+   * threads that do not stop within the rest of the time are terminated.
+   */
   private async shutdown(): Promise<void> {
+    const deadline = this.options.closeTimeout > 0 ? performance.now() + this.options.closeTimeout : Infinity;
     const closed = new Promise<void>((resolve) => this.http.close(() => resolve()));
     this.http.closeIdleConnections();
     for (const [, res] of this.waiting) res.shouldKeepAlive = false;
     for (const ex of this.live) ex.res.shouldKeepAlive = false;
-    if (this.live.size > 0 || this.waiting.length > 0) await new Promise<void>((resolve) => (this.drained = resolve));
+    if (this.live.size > 0 || this.waiting.length > 0) {
+      const drained = new Promise<void>((resolve) => (this.drained = resolve));
+      if ((await within(drained, deadline)) === 'late') this.cutConnections();
+    }
     this.http.closeIdleConnections();
+    if ((await within(closed, deadline)) === 'late') this.http.closeAllConnections();
     await closed;
-    await this.abandon();
+    await this.abandon(deadline);
+  }
+
+  /** closeTimeout passed: every connection still open is cut. */
+  private cutConnections(): void {
+    this.ctx.stats.count('ERR_CLOSE_TIMEOUT');
+    for (const [, res] of this.waiting.splice(0)) res.destroy();
+    for (const ex of this.live) ex.res.destroy();
+    this.http.closeAllConnections();
   }
 
   /** A request node parsed. `expectsContinue`: the client waits for 100 Continue before it sends the body. */
@@ -208,26 +234,39 @@ class ServerCore implements SlabServer {
   }
 
   private dispatch(req: IncomingMessage, res: ServerResponse): void {
-    const ref = this.ctx.slots.open(this.options.window);
-    if (ref === null) {
-      this.waiting.push([req, res]);
-      return;
-    }
+    if (!this.tryDispatch(req, res)) this.waiting.push([req, res]);
+  }
+
+  /** Dispatches waiting requests, in order, while slots and threads allow. */
+  private dispatchWaiting(): void {
+    while (this.waiting.length > 0 && this.tryDispatch(...this.waiting[0]!)) this.waiting.shift();
+  }
+
+  /** Hands the request to a thread. False when it must wait: every slot is in use, or every thread is restarting. */
+  private tryDispatch(req: IncomingMessage, res: ServerResponse): boolean {
     const thread = this.supervisor.pick();
+    if (thread === null) {
+      if (!this.supervisor.allDown()) return false;
+      // No thread can load the app any more: nothing will ever answer.
+      this.refuse(res, 'ERR_APP_LOAD');
+      return true;
+    }
+    const ref = this.ctx.slots.open(this.options.window);
+    if (ref === null) return false;
     thread.active++;
     const ex = new Exchange(this.ctx, ref, thread, req, res);
     this.bySlot[ref.slot] = ex;
     this.live.add(ex);
     this.byRequest.set(req, ex);
     ex.onRetire = () => this.onRetire(ex);
+    return true;
   }
 
   private onRetire(ex: Exchange): void {
     this.bySlot[ex.ref.slot] = undefined;
     this.live.delete(ex);
     this.ctx.stats.responses++;
-    const next = this.waiting.shift();
-    if (next !== undefined) this.dispatch(...next);
+    this.dispatchWaiting();
     if (this.closing !== null) {
       this.http.closeIdleConnections();
       if (this.live.size === 0 && this.waiting.length === 0) this.drained?.();
@@ -237,8 +276,11 @@ class ServerCore implements SlabServer {
   private route(thread: ThreadState, d: Descriptor): void {
     const kind = d.kind & KIND_MASK;
     if (kind === Kind.THREAD_READY) {
-      thread.threadId = d.aux;
       if (++this.readyCount === this.supervisor.threads.length) this.markReady();
+      return;
+    }
+    if (kind === Kind.PONG) {
+      this.watch.pong(thread);
       return;
     }
     const ex = this.bySlot[d.slot];
@@ -261,29 +303,52 @@ class ServerCore implements SlabServer {
   /**
    * The timers, checked together on one coarse interval instead of a timer per request:
    * - sendTimeout cuts off clients that took no bytes for that long (nginx's send_timeout: reset by each write);
-   * - appTimeout answers 504 for an app that produced no head in time and aborts its request; a thread that has not
-   *   let go of the request APP_GRACE_MS later is stuck (or ignores aborts) and is terminated.
+   * - appTimeout answers 504 for an app that produced no head in time and aborts its request (see ThreadWatch for
+   *   a thread that does not let go of it).
    */
   private onSweep(): void {
-    const { sendTimeout, appTimeout } = this.options;
+    const { sendTimeout } = this.options;
     const now = performance.now();
     for (const ex of this.live) {
       if (sendTimeout > 0 && ex.writer.stalled && now - ex.writer.lastProgress > sendTimeout) {
         this.ctx.stats.count('ERR_SEND_TIMEOUT');
+        publish('slabserve:send-timeout', {
+          method: ex.req.method ?? '',
+          url: ex.req.url ?? '',
+          idleMs: Math.round(now - ex.writer.lastProgress),
+        });
         ex.res.destroy();
       }
-      if (appTimeout === 0 || ex.answered || ex.workerDone) continue;
-      if (ex.timedOutAt === 0 && now - ex.started > appTimeout) ex.timedOut(now);
-      else if (ex.timedOutAt > 0 && now - ex.timedOutAt > APP_GRACE_MS) {
-        console.error(`slabserve: thread ${ex.thread.owner} did not let go of a timed-out request; terminating it`);
-        this.supervisor.kill(ex.thread);
-      }
+    }
+    this.watch.sweep(this.live, now);
+  }
+
+  /**
+   * A descriptor from `thread` could not be routed: a slabserve bug the pool or the codec caught. It is reported and
+   * counted, its request (if any) is answered 500 or cut, and the server keeps serving.
+   */
+  private onRouteError(thread: ThreadState, err: unknown, d: Descriptor | null): void {
+    const refused = hasCode(err, 'ERR_SLAB_TRANSITION_REFUSED');
+    const code: ErrorCode = refused ? 'ERR_SLAB_TRANSITION_REFUSED' : 'ERR_WRITER_STATE';
+    this.ctx.stats.count(code);
+    publish(refused ? 'slabserve:refused-transition' : 'slabserve:internal-error', { thread: 'main', error: reportOf(err) });
+    const ex = d === null ? undefined : this.bySlot[d.slot];
+    if (ex === undefined || ex.ref.generation !== d!.slotGen || ex.thread !== thread) return;
+    try {
+      ex.abortWorker(code);
+      ex.writer.fail(code);
+    } catch (again) {
+      publish('slabserve:internal-error', { thread: 'main', error: reportOf(again) });
+      ex.res.destroy();
     }
   }
 
-  private onThreadDeath(thread: ThreadState, error: unknown): void {
-    console.error(`slabserve: worker thread ${thread.owner} died:`, error instanceof Error ? error.message : error);
-    cleanUpAfterThread(this.ctx.pool, thread, this.readers[thread.owner - 1]!, this.live);
+  /** The thread that ran `thread`'s loop has exited (see ThreadSupervisor): clean up after it. */
+  private onThreadDeath(thread: ThreadState, error: unknown, threadId: number): void {
+    const reader = this.readers[thread.owner - 1]!;
+    this.watch.forget(thread);
+    const requests = cleanUpAfterThread(this.ctx.pool, thread, reader, this.live);
+    publish('slabserve:thread-death', { owner: thread.owner, threadId, error: reportOf(error), requests });
   }
 }
 

@@ -24,7 +24,8 @@ export interface StatsSnapshot {
   spilledSlabs: number;
   refusedTransitions: number;
   errors: Record<string, number>;
-  threads: { count: number; restarts: number };
+  /** Worker threads; restarts after deaths; threads drained and terminated for holding a timed-out request. */
+  threads: { count: number; restarts: number; draining: number; terminated: number };
   gc: GcStats;
 }
 
@@ -36,6 +37,8 @@ export class ServerStats {
   copiedWrites = 0;
   /** Slabs copied out of stalled sockets' queues to give them back to the pool. */
   spilledSlabs = 0;
+  /** Threads terminated because they held a timed-out request past the grace period. */
+  threadsTerminated = 0;
   readonly errors: Partial<Record<ErrorCode, number>> = {};
   readonly gc: GcStats = { scavenges: 0, markSweeps: 0, pauseMs: 0 };
   private observer: PerformanceObserver | null = null;

@@ -1,4 +1,4 @@
-// What main does after a worker thread died, before piscina's replacement takes the thread's queues (main thread).
+// What main does after a worker thread exited, before the loop is submitted again to its replacement (main thread).
 
 import { emptyDescriptor, SlabState, type SlabPool } from '../pool/index.js';
 import type { Exchange } from './exchange.js';
@@ -8,15 +8,22 @@ import type { ThreadState } from './thread-supervisor.js';
 
 /**
  * In order: read what the thread had already queued to us (valid slabs, maybe whole responses), free the slabs it was
- * filling, take back what we had queued to it, reset its queues, then answer or cut its requests. The thread is gone
- * (piscina reports a death from the thread's 'exit'), so nothing races with this.
+ * filling, take back what we had queued to it (in its inbox, or still in our sender's backlog), reset its queues,
+ * then answer or cut its requests. The caller runs this only once the thread has exited (ThreadSupervisor.exited),
+ * and before a new loop is submitted, so no other thread touches these slabs and queues meanwhile. Returns how many
+ * requests the thread took down with it.
  */
-export function cleanUpAfterThread(pool: SlabPool, thread: ThreadState, reader: OutboxReader, live: Set<Exchange>): void {
+export function cleanUpAfterThread(pool: SlabPool, thread: ThreadState, reader: OutboxReader, live: Set<Exchange>): number {
   reader.drainNow();
   pool.reclaim(thread.owner);
   const d = emptyDescriptor();
   while (thread.inbox.pop(d)) {
     if (d.slab >= 0) pool.release(d.slab, d.slabGen, SlabState.QUEUED);
+  }
+  // Descriptors that waited for room in the ring were never seen by the thread: their slabs are ours to free, and
+  // they must not reach the replacement, which knows nothing of these requests.
+  for (const stale of thread.sender.clear()) {
+    if (stale.slab >= 0) pool.release(stale.slab, stale.slabGen, SlabState.QUEUED);
   }
   const orphaned = new Set<number>();
   for (const ex of live) if (ex.thread === thread && !ex.workerDone) orphaned.add(ex.ref.slot);
@@ -31,4 +38,5 @@ export function cleanUpAfterThread(pool: SlabPool, thread: ThreadState, reader: 
   thread.outbox.reset();
   // workerDied() takes each orphaned request off thread.active, so the count ends at 0 by itself.
   for (const ex of [...live]) if (orphaned.has(ex.ref.slot)) ex.workerDied();
+  return orphaned.size;
 }

@@ -15,6 +15,7 @@ import {
   D_SLOT,
   D_SLOT_GEN,
   DESC_WORDS,
+  Q_CONSUMER,
   Q_HEAD,
   Q_SLEEPING,
   Q_TAIL,
@@ -46,6 +47,7 @@ export class DescriptorQueue {
   private readonly tail: number;
   private readonly sleeping: number;
   private readonly wakeWord: number;
+  private readonly consumer: number;
   private readonly cells: number;
   private readonly mask: number;
 
@@ -58,6 +60,7 @@ export class DescriptorQueue {
     this.tail = at + Q_TAIL;
     this.sleeping = at + Q_SLEEPING;
     this.wakeWord = at + Q_WAKE;
+    this.consumer = at + Q_CONSUMER;
     this.cells = at + QUEUE_HEADER_WORDS;
   }
 
@@ -88,6 +91,19 @@ export class DescriptorQueue {
   }
 
   // ---- consumer ----
+
+  /**
+   * Says which thread consumes the queue from now on (its worker_threads threadId; 0 for none). The consumer stores
+   * it before it reads anything, so the other side always knows which thread may hold what the queue carried.
+   */
+  claim(threadId: number): void {
+    Atomics.store(this.c, this.consumer, threadId);
+  }
+
+  /** The threadId last given to claim(), or 0. */
+  consumerThread(): number {
+    return Atomics.load(this.c, this.consumer);
+  }
 
   /** Reads the next descriptor into `into`. Returns false when the ring is empty. */
   pop(into: Descriptor): boolean {

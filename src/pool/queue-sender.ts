@@ -1,10 +1,14 @@
-// The producer's end of a descriptor queue, with a backlog for the rare moment the ring is full (both threads).
+// The producer's end of a descriptor queue, with a backlog for the moment the ring is full (both threads).
+//
+// Rings are sized for every slab plus a few control descriptors per request, so a full ring is rare, but it is not
+// impossible (a consumer thread stuck on the CPU while aborts and heads pile up): then descriptors wait here, in
+// order, and a timer retries until the consumer has made room.
 
 import type { Descriptor, DescriptorQueue } from './descriptor-queue.js';
 
 export class QueueSender {
   private readonly queue: DescriptorQueue;
-  private readonly backlog: Descriptor[] = [];
+  private backlog: Descriptor[] = [];
   private retrying = false;
 
   constructor(queue: DescriptorQueue) {
@@ -18,10 +22,19 @@ export class QueueSender {
     this.scheduleRetry();
   }
 
+  /**
+   * Drops the backlog and returns it: its consumer is gone (a dead thread), so none of it may reach the ring, where
+   * the consumer's replacement would read it. The caller frees the slabs it names.
+   */
+  clear(): Descriptor[] {
+    const dropped = this.backlog;
+    this.backlog = [];
+    return dropped;
+  }
+
   private scheduleRetry(): void {
     if (this.retrying) return;
     this.retrying = true;
-    // The consumer drains the ring continuously; a later turn of the event loop finds room.
     setTimeout(() => {
       this.retrying = false;
       while (this.backlog.length > 0) {

@@ -180,11 +180,6 @@ export class RequestSlots {
     }
   }
 
-  /** Wakes whatever waits on this slot (used when the pool closes). */
-  wakeSlot(slot: number): void {
-    wakeAll(this.control, this.at(slot) + R_WAKE);
-  }
-
   /** No wait when there is credit, or an answer (aborted, closed): else count the wait. */
   private enterCreditWait(ref: SlotRef, at: number): { answer: CreditOutcome } | number {
     const seen = enterWait(this.control, at + R_WAKE, at + R_WAITERS, () => this.creditNow(ref));

@@ -42,6 +42,7 @@
 //   | Q_TAIL     | i32 | producer | consumer | next descriptor to write (published after writing it)           |
 //   | Q_SLEEPING | i32 | consumer | producer | 1 while the consumer waits on Q_WAKE: only then does the producer notify |
 //   | Q_WAKE     | i32 | producer | consumer | futex word the consumer sleeps on                               |
+//   | Q_CONSUMER | i32 | consumer | producer | threadId of the thread consuming the queue now (0: none yet)    |
 //   then `capacity` descriptors of DESC_WORDS words:
 //   | D_SLOT | D_SLOT_GEN | D_SLAB | D_SLAB_GEN | D_LENGTH | D_KIND | D_AUX | (pad) |
 //   written by the producer before it publishes Q_TAIL, read by the consumer before it publishes Q_HEAD.
@@ -87,7 +88,8 @@ export const Q_HEAD = 0;
 export const Q_TAIL = Q_HEAD + 1;
 export const Q_SLEEPING = Q_TAIL + 1;
 export const Q_WAKE = Q_SLEEPING + 1;
-export const QUEUE_HEADER_WORDS = Q_WAKE + 1;
+export const Q_CONSUMER = Q_WAKE + 1;
+export const QUEUE_HEADER_WORDS = Q_CONSUMER + 1;
 
 // Descriptor fields, relative to the descriptor.
 export const D_SLOT = 0;

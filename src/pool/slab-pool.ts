@@ -17,11 +17,13 @@ import {
   G_REFUSED,
   G_WAITS,
   MAX_OWNER,
+  R_WAKE,
   S_LENGTH,
   S_SLOT,
   S_TAG,
   SLAB_WORDS,
   slabAt,
+  slotAt,
 } from './slab-layout.js';
 import { enterWait, leaveWait, wake, wakeAll, waitAsync, waitSync, type WaitOutcome } from './wake.js';
 
@@ -235,10 +237,14 @@ export class SlabPool {
     return Atomics.load(this.control, G_CLOSED) !== 0;
   }
 
-  /** Marks the pool closed and wakes every thread waiting for a slab; later waits return at once. */
+  /**
+   * Marks the pool closed and wakes every thread waiting for a slab or for a request's credit; later waits return at
+   * once. (Credit waiters sleep on their request slot's word, so each slot is woken too.)
+   */
   close(): void {
     Atomics.store(this.control, G_CLOSED, 1);
     wakeAll(this.control, G_FREE_WAKE);
+    for (let s = 0; s < this.memory.layout.slotCount; s++) wakeAll(this.control, slotAt(this.memory.layout, s) + R_WAKE);
   }
 
   /**

@@ -5,9 +5,11 @@
 // with Atomics.waitAsync, so the app's own async work goes on meanwhile.
 
 import { threadId } from 'node:worker_threads';
+import { reportOf } from '../diagnostics.js';
 import { hasCode, SlabserveError, type ErrorCode } from '../errors.js';
 import {
   codeAt,
+  codeIndex,
   decodeStrings,
   FLAG_MORE,
   inboxOf,
@@ -24,11 +26,13 @@ import {
   QueueSender,
   RequestSlots,
   SlabPool,
+  NO_SLAB,
   SlabState,
   type Descriptor,
   type SlotRef,
 } from '../pool/index.js';
 import { loadApp, type LoadedApp } from './app-loader.js';
+import { forward } from './report.js';
 import { buildRequest, parseRequestHead } from './request-head.js';
 import { pumpResponse } from './response-pump.js';
 import { slabView, SlabWriter, type WriterContext } from './slab-writer.js';
@@ -83,12 +87,18 @@ export class ServeLoop {
   }
 
   async run(): Promise<void> {
+    // First, before anything is read: main learns which thread to wait for if this loop ever ends.
+    this.inbox.claim(threadId);
     this.ctx.outbox.send(0, 0, -1, 0, 0, Kind.THREAD_READY, threadId);
     const d = emptyDescriptor();
     for (;;) {
       let handled = 0;
       while (this.inbox.pop(d)) {
-        this.handle(d);
+        try {
+          this.handle(d);
+        } catch (err) {
+          this.contain(err, d);
+        }
         if (++handled === BATCH) {
           handled = 0;
           await new Promise(setImmediate);
@@ -127,8 +137,30 @@ export class ServeLoop {
       case Kind.STOP:
         this.stopping = true;
         return;
+      case Kind.PING:
+        this.ctx.outbox.send(0, 0, NO_SLAB, 0, 0, Kind.PONG, 0);
+        return;
       default:
         throw new SlabserveError('ERR_WRITER_STATE', `unknown descriptor kind ${d.kind}`);
+    }
+  }
+
+  /**
+   * A descriptor could not be handled (a refused transition, a head that does not decode): a slabserve bug, caught
+   * here so that it costs one request, never the thread. Its request is failed, so main answers it and takes its
+   * slot back; the fault is reported to main.
+   */
+  private contain(err: unknown, d: Descriptor): void {
+    const refused = hasCode(err, 'ERR_SLAB_TRANSITION_REFUSED');
+    forward(refused ? 'slabserve:refused-transition' : 'slabserve:internal-error', { thread: 'worker', error: reportOf(err) });
+    const code: ErrorCode = refused ? 'ERR_SLAB_TRANSITION_REFUSED' : 'ERR_WRITER_STATE';
+    const ex = this.current(d);
+    if (ex !== undefined) {
+      ex.writer.fail(code);
+    } else if ((d.kind & KIND_MASK) === Kind.REQUEST_HEAD) {
+      // The request never started here: answer it, or main would wait for the app timeout.
+      if (this.longHeads.get(d.slot)?.generation === d.slotGen) this.longHeads.delete(d.slot);
+      this.ctx.outbox.send(d.slot, d.slotGen, NO_SLAB, 0, 0, Kind.RESPONSE_ERROR, codeIndex(code));
     }
   }
 
@@ -141,21 +173,25 @@ export class ServeLoop {
   private onHead(d: Descriptor): void {
     const { pool } = this.ctx;
     pool.startWrite(d.slab, d.slabGen);
-    const bytes = slabView(this.ctx, d.slab).subarray(0, d.aux);
     let strings: string[] | null = null;
-    const held = this.longHeads.get(d.slot);
-    if ((d.kind & FLAG_MORE) !== 0 || held?.generation === d.slotGen) {
-      const parts = held?.generation === d.slotGen ? held.parts : [];
-      parts.push(Buffer.from(bytes));
-      if ((d.kind & FLAG_MORE) !== 0) this.longHeads.set(d.slot, { generation: d.slotGen, parts });
-      else {
-        this.longHeads.delete(d.slot);
-        strings = decodeStrings(Buffer.concat(parts));
+    try {
+      const bytes = slabView(this.ctx, d.slab).subarray(0, d.aux);
+      const held = this.longHeads.get(d.slot);
+      if ((d.kind & FLAG_MORE) !== 0 || held?.generation === d.slotGen) {
+        const parts = held?.generation === d.slotGen ? held.parts : [];
+        parts.push(Buffer.from(bytes));
+        if ((d.kind & FLAG_MORE) !== 0) this.longHeads.set(d.slot, { generation: d.slotGen, parts });
+        else {
+          this.longHeads.delete(d.slot);
+          strings = decodeStrings(Buffer.concat(parts));
+        }
+      } else {
+        strings = decodeStrings(bytes);
       }
-    } else {
-      strings = decodeStrings(bytes);
+    } finally {
+      // Copied out (or not decodable): the slab goes back either way.
+      pool.release(d.slab, d.slabGen, SlabState.WRITING);
     }
-    pool.release(d.slab, d.slabGen, SlabState.WRITING);
     if (strings !== null) this.startExchange({ slot: d.slot, generation: d.slotGen }, strings);
   }
 
@@ -198,9 +234,15 @@ export class ServeLoop {
         else if (!writer.finished) await writer.end();
       }
     } catch (err) {
-      writer.fail(failureCode(err, writer));
-      if (!writer.aborted && !hasCode(err, 'ERR_REQUEST_ABORTED')) {
-        console.error(`slabserve: ${request.method} ${request.url}:`, err);
+      const code = failureCode(err, writer);
+      try {
+        writer.fail(code);
+      } catch (failed) {
+        // Freeing the writer's slab was refused: reported like any contained fault; the request is over anyway.
+        forward('slabserve:refused-transition', { thread: 'worker', error: reportOf(failed) });
+      }
+      if (code !== 'ERR_REQUEST_ABORTED' && code !== 'ERR_POOL_CLOSED') {
+        forward('slabserve:app-error', { owner: this.ctx.owner, method: request.method, url: request.url, error: reportOf(err) });
       }
     }
   }

@@ -2,6 +2,7 @@
 // out of heap dies alone (502 or a closed connection), and headers that could split a response never reach the wire.
 
 import { describe, expect, it } from 'vitest';
+import { bodySha256 } from '../helpers/bodies.js';
 import { header, requestOnce, text, type RawResponse } from '../helpers/raw-http.js';
 import { useHarness, waitFor, waitForIdlePool, type TestServer } from '../helpers/server.js';
 import { errorCode, sendRaw, summarize } from '../fixtures/hostile/wire.js';
@@ -41,6 +42,7 @@ describe('a handler stuck in an infinite loop', () => {
     const stats = await waitForIdlePool(ts);
     expect(stats.slabs.free).toBe(stats.slabs.total);
     expect(stats.threads.count).toBe(2);
+    expect(stats.threads.terminated).toBe(1);
     expect(stats.errors['ERR_APP_TIMEOUT']).toBeGreaterThanOrEqual(1);
     // Both threads (the replacement included) answer.
     for (let i = 0; i < 4; i++) await expectHello(ts);
@@ -90,6 +92,31 @@ describe('an async handler that never answers and ignores its abort signal', () 
     const late = await never;
     expect(late.res?.status, late.why).toBe(504);
     expect(errorCode(late.res!)).toBe('ERR_APP_TIMEOUT');
+  });
+});
+
+describe('a thread that holds a timed-out request while it serves others', () => {
+  it('is drained, not cut: its other response finishes byte-exact, then the thread alone is replaced', async () => {
+    const ts = await harness.start('native-app', { appTimeout: 300, threads: 1, slabCount: 64 });
+    const size = 2 * 1024 * 1024;
+    const download = await harness.connect(ts, { collect: false });
+    const body = download.exchange({ path: `/body?seed=61&size=${size}&hold=65536` });
+    await waitFor(() => ts.control.count('PARKED'), (n) => n === 1, { what: 'the download to be mid-body' });
+    const never = await get(ts, '/never');
+    expect(never.res?.status, never.why).toBe(504);
+    // Its thread still holds /never after the grace period, and answers a ping: it is drained, and waits for the
+    // download on it to finish instead of cutting it.
+    await waitFor(() => ts.stats().threads.draining, (n) => n === 1, { what: 'the thread to be drained' });
+    expect(download.isClosed).toBe(false);
+    ts.control.open('STREAM');
+    const res = await body;
+    expect(res?.complete).toBe(true);
+    expect(res?.sha256).toBe(bodySha256(61, size));
+    await waitFor(() => restarts(ts), (n) => n === 1, { what: 'the drained thread to be replaced' });
+    const stats = await waitForIdlePool(ts);
+    expect(stats.threads).toMatchObject({ terminated: 1, draining: 0 });
+    expect(stats.errors['ERR_WORKER_DIED']).toBeUndefined();
+    await expectHello(ts);
   });
 });
 

@@ -73,4 +73,26 @@ describe('graceful close', () => {
     }
     await closing;
   }, 30_000);
+
+  for (const [path, what] of [
+    ['/never', 'an app that never answers and ignores its abort'],
+    ['/spin', 'an app stuck on the CPU'],
+  ]) {
+    it(`cuts what is still in flight after closeTimeout and stops the threads, even behind ${what}`, async () => {
+      const ts = await h.start('faulty-app', { threads: 1, closeTimeout: 300 });
+      const conn = await h.connect(ts);
+      const answer = conn.exchange({ path });
+      await waitFor(() => ts.control.count('REQUESTS'), (n) => n === 1, { what: `${path} to reach the app` });
+      const started = performance.now();
+      await h.close(ts);
+      const took = performance.now() - started;
+      expect(took).toBeGreaterThanOrEqual(250);
+      expect(took).toBeLessThan(5000);
+      // The connection was cut with no answer: nothing pretends the request was served.
+      expect(await answer).toBeNull();
+      expect(ts.stats().errors['ERR_CLOSE_TIMEOUT']).toBe(1);
+      expect(await connectError(ts.port)).toBe('ECONNREFUSED');
+    });
+  }
 });
+

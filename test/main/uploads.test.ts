@@ -139,4 +139,34 @@ describe('uploads', () => {
     expect(stats.refusedTransitions).toBe(0);
     expect(ts.control.count('UPLOAD_BYTES_READ')).toBeLessThan(size);
   });
+
+  it('frees every slab of an upload whose client stops sending once the app has answered', async () => {
+    const ts = await h.start('upload-app', { slabCount: 16, window: 2 });
+    const conn = await h.connect(ts);
+    // A 1 MiB body is announced, 100 KiB of it sent, and then nothing more: the connection stays open.
+    conn.parser.expect('POST');
+    conn.send(`POST /ignore-body HTTP/1.1\r\nHost: uploads.test\r\nContent-Length: ${MiB}\r\n\r\n`);
+    conn.send(Buffer.alloc(100 * 1024, 7));
+    const res = await conn.nextResponse();
+    expect(res?.status).toBe(200);
+    expect(text(res!)).toBe('ignored\n');
+    const stats = await waitForIdlePool(ts);
+    expect(stats.slabs.free).toBe(16);
+    expect(stats.refusedTransitions).toBe(0);
+    expect(conn.isClosed).toBe(false);
+  });
+
+  it('cuts a client that stops sending mid-body at requestTimeout, though the response head went out, and frees everything', async () => {
+    const ts = await h.start('upload-app', { slabCount: 16, window: 2, requestTimeout: 800, headersTimeout: 800 });
+    const conn = await h.connect(ts);
+    conn.parser.expect('POST');
+    conn.send(`POST /echo HTTP/1.1\r\nHost: uploads.test\r\nContent-Length: ${MiB}\r\n\r\n`);
+    conn.send(Buffer.alloc(50_000, 7));
+    await waitFor(() => conn.received, (n) => n > 50_000, { what: 'the echo to start' });
+    await conn.closed;
+    const stats = await waitForIdlePool(ts);
+    expect(stats.slabs.free).toBe(16);
+    expect(stats.errors['ERR_REQUEST_TIMEOUT']).toBe(1);
+  });
 });
+

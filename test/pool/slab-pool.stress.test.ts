@@ -81,9 +81,9 @@ describe('SlabPool under four producer threads and one consumer', () => {
       errors.push(why);
       if (stopped) return;
       stopped = true;
-      // Wake everyone: producers blocked for a slab or for credit, and this thread at the start gate or a queue.
+      // Wake everyone: producers blocked for a slab or for credit (close() wakes both), and this thread at the start
+      // gate or a queue.
       pool.close();
-      for (const r of refs) slots.wakeSlot(r.slot);
       for (const q of queues) q.wakeConsumer();
       Atomics.notify(gate, READY);
     };
