@@ -6,6 +6,8 @@ export const ErrorCodes = {
   ERR_SLAB_TRANSITION_REFUSED: 'a slab transition was refused: its header does not match the expected state',
   /** A slab index outside the pool. */
   ERR_SLAB_INDEX: 'slab index out of range',
+  /** A request slot index outside the pool's slots. */
+  ERR_SLOT_INDEX: 'request slot index out of range',
   /** A pool or option value that cannot work (for example a slab size that is not a multiple of 4 KiB). */
   ERR_INVALID_OPTION: 'invalid option',
   /** The pool was closed while a caller waited for a slab or for credit. */

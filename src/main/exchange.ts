@@ -105,7 +105,7 @@ export class Exchange implements ConnectionHooks {
         if (size <= ctx.pool.size) {
           // The common case: encoded once, in place.
           this.head = null;
-          this.queueHead(slab, encodeStrings(ctx.view(slab), bytes), false);
+          this.queueHead(slab, encodeStrings(ctx.pool.view(slab), bytes), false);
           break;
         }
         const strings = bytes;
@@ -113,7 +113,7 @@ export class Exchange implements ConnectionHooks {
         encodeStrings(bytes, strings);
       }
       const n = Math.min(bytes.length, ctx.pool.size);
-      bytes.copy(ctx.view(slab), 0, 0, n);
+      bytes.copy(ctx.pool.view(slab), 0, 0, n);
       this.head = n < bytes.length ? bytes.subarray(n) : null;
       this.queueHead(slab, n, this.head !== null);
     }

@@ -20,7 +20,6 @@ export class MainContext {
    * on the seed file, left stalled sockets nothing to spill.)
    */
   readonly writeAhead: number;
-  private readonly views: Buffer[] = [];
   private readonly slabWaiters: (() => void)[] = [];
   /** Responses corked during the current batch of descriptors; uncorked together when the batch ends. */
   private readonly corked = new Set<ServerResponse>();
@@ -35,19 +34,9 @@ export class MainContext {
     this.writeAhead = Math.max(64 * 1024, Math.floor(options.window / 2) * pool.size);
   }
 
-  /** A Buffer view of a whole slab, made once per slab (a view of shared memory, never a copy). */
-  view(slab: number): Buffer {
-    let v = this.views[slab];
-    if (v === undefined) {
-      v = Buffer.from(this.pool.memory.buffers.data, this.pool.offset(slab), this.pool.size);
-      this.views[slab] = v;
-    }
-    return v;
-  }
-
   /** A view of `length` bytes at `offset` in a slab: the cached view itself when that is the whole slab. */
   bytes(slab: number, offset: number, length: number): Buffer {
-    const v = this.view(slab);
+    const v = this.pool.view(slab);
     return offset === 0 && length === v.length ? v : v.subarray(offset, offset + length);
   }
 

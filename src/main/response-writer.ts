@@ -142,7 +142,7 @@ export class ResponseWriter {
     if (this.endSeen && this.pending.length === 0) {
       this.state = ResponseState.ENDED;
       if (!this.bodyless && this.declared >= 0 && this.queuedBytes !== this.declared) {
-        // Fewer bytes than declared: ending cleanly would make a short body look whole (invariant 7).
+        // Fewer bytes than declared: ending cleanly would make a short body look whole (README, ownership rule 8).
         this.ctx.stats.count('ERR_APP_STREAM');
         res.destroy();
         return;
@@ -154,7 +154,7 @@ export class ResponseWriter {
 
   /**
    * Answers with an error status when no head has gone out, or cuts the connection when one has: a response whose
-   * head is on the wire can no longer say it failed, and must never look complete (invariant 7).
+   * head is on the wire can no longer say it failed, and must never look complete (README, ownership rule 8).
    */
   fail(code: ErrorCode): void {
     if (this.state >= ResponseState.ENDED) return;

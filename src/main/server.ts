@@ -59,7 +59,8 @@ class ServerCore implements SlabServer {
       slabCount: options.slabCount,
       slotCount: options.maxInflight,
       queueCount: 2 * options.threads,
-      // Room for every slab, plus a control descriptor or two per request: a push never finds the ring full.
+      // Room for every slab plus a control descriptor or two per request: a ring is rarely full. When one is (a thread
+      // stuck on the CPU while heads and aborts pile up), QueueSender keeps the rest in order until it has room.
       queueCapacity: options.slabCount + 2 * options.maxInflight + 64,
     });
     const stats = new ServerStats();

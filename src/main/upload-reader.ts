@@ -111,7 +111,7 @@ export class UploadReader {
       }
       const chunk = this.backlog[0]!;
       const n = Math.min(chunk.length, size);
-      chunk.copy(ctx.view(slab), 0, 0, n);
+      chunk.copy(ctx.pool.view(slab), 0, 0, n);
       if (n === chunk.length) this.backlog.shift();
       else this.backlog[0] = chunk.subarray(n);
       const gen = ctx.pool.generation(slab);

@@ -23,7 +23,7 @@ import {
   QUEUE_HEADER_WORDS,
   queueAt,
 } from './slab-layout.js';
-import { waitAsync, waitSync, type WaitOutcome } from './wake.js';
+import { waitAsync, type WaitOutcome } from './wake.js';
 
 /** One descriptor: which request, which slab, how many bytes, and what it means (kind and aux are the caller's). */
 export interface Descriptor {
@@ -123,10 +123,6 @@ export class DescriptorQueue {
     return true;
   }
 
-  size(): number {
-    return (Atomics.load(this.c, this.tail) - Atomics.load(this.c, this.head)) | 0;
-  }
-
   /**
    * Waits until the ring is non-empty, without blocking the event loop. Returns a plain value when that is known at
    * once (Atomics.waitAsync answers synchronously when the word already changed), else a promise.
@@ -143,15 +139,6 @@ export class DescriptorQueue {
       Atomics.store(this.c, this.sleeping, 0);
       return o;
     });
-  }
-
-  /** The blocking form of waitNonEmpty(), for a consumer thread that may block (never the main thread). */
-  waitNonEmptySync(timeoutMs = Infinity): WaitOutcome {
-    const seen = this.announceSleep();
-    if (seen === null) return 'not-equal';
-    const outcome = waitSync(this.c, this.wakeWord, seen, timeoutMs);
-    Atomics.store(this.c, this.sleeping, 0);
-    return outcome;
   }
 
   /** Wakes a sleeping consumer from outside (to make it notice a close or a reset). */

@@ -1,8 +1,9 @@
 // Per-request credit slots: how many slabs a request owns, its window, and its abort flag (both threads).
 //
 // Main hands a slot to each request it dispatches and takes it back when the request is done; workers only read the
-// slot and move its counters. A writer that reaches its window waits on the slot's wake word; main bumps that word
-// when it releases one of the request's slabs, and on abort, so a waiter always wakes for the one or the other.
+// slot and move its counters. A writer that reaches its window waits on the slot's wake word. Main bumps that word
+// when half the window has come back (gaveResponseSlab), on abort, and when the pool closes (SlabPool.close), so a
+// waiter always wakes for credit, an abort or the close.
 
 import { SlabserveError } from '../errors.js';
 import type { PoolMemory } from './pool-memory.js';
@@ -119,20 +120,12 @@ export class RequestSlots {
     return Atomics.sub(this.control, this.at(slot) + R_REQ_OWNED, 1) - 1;
   }
 
-  responseOwned(slot: number): number {
-    return Atomics.load(this.control, this.at(slot) + R_RESP_OWNED);
-  }
-
   uploadOwned(slot: number): number {
     return Atomics.load(this.control, this.at(slot) + R_REQ_OWNED);
   }
 
   window(slot: number): number {
     return Atomics.load(this.control, this.at(slot) + R_WINDOW);
-  }
-
-  generation(slot: number): number {
-    return Atomics.load(this.control, this.at(slot) + R_GEN);
   }
 
   /** True when the request is aborted, or the slot already serves a newer request. */
@@ -195,7 +188,7 @@ export class RequestSlots {
 
   private at(slot: number): number {
     if (!(slot >= 0 && slot < this.count) || !Number.isInteger(slot)) {
-      throw new SlabserveError('ERR_INVALID_OPTION', `request slot ${slot} is not in 0..${this.count - 1}`);
+      throw new SlabserveError('ERR_SLOT_INDEX', `request slot ${slot} is not in 0..${this.count - 1}`);
     }
     return slotAt(this.memory.layout, slot);
   }

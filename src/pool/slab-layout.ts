@@ -100,8 +100,8 @@ export const D_LENGTH = D_SLAB_GEN + 1;
 export const D_KIND = D_LENGTH + 1;
 export const D_AUX = D_KIND + 1;
 export const DESC_FIELDS = D_AUX + 1;
-/** Rounded up to a power of two so a descriptor's words never straddle a cache line pair oddly. */
-export const DESC_WORDS = 8;
+/** DESC_FIELDS rounded up to a power of two, so descriptors pack whole into cache lines. */
+export const DESC_WORDS = 2 ** Math.ceil(Math.log2(DESC_FIELDS));
 
 /** The sizes a pool is built from. */
 export interface PoolDimensions {

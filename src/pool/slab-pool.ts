@@ -78,6 +78,8 @@ export class SlabPool {
   private readonly control: Int32Array;
   /** Where this thread's next search for a free slab starts; per thread, so threads do not contend on it. */
   private cursor: number;
+  /** This thread's Buffer view of each slab, made on first use (views of shared memory, never copies). */
+  private readonly views: Buffer[] = [];
 
   constructor(memory: PoolMemory, cursorSeed = 0) {
     this.memory = memory;
@@ -185,14 +187,15 @@ export class SlabPool {
     return true;
   }
 
-  /** The slab's bytes, as a view of the shared buffer (never a copy). */
-  bytes(index: number, length = this.size): Uint8Array {
-    return new Uint8Array(this.memory.buffers.data, index * this.size, length);
-  }
-
-  /** Byte offset of the slab in the data buffer, for callers that build their own views. */
-  offset(index: number): number {
-    return index * this.size;
+  /** The whole slab as a Buffer view of the shared memory (never a copy), made once per slab in each thread. */
+  view(index: number): Buffer {
+    let v = this.views[index];
+    if (v === undefined) {
+      this.headerAt(index);
+      v = Buffer.from(this.memory.buffers.data, index * this.size, this.size);
+      this.views[index] = v;
+    }
+    return v;
   }
 
   generation(index: number): number {

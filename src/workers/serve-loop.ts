@@ -35,7 +35,7 @@ import { loadApp, type LoadedApp } from './app-loader.js';
 import { forward } from './report.js';
 import { buildRequest, parseRequestHead } from './request-head.js';
 import { pumpResponse } from './response-pump.js';
-import { slabView, SlabWriter, type WriterContext } from './slab-writer.js';
+import { SlabWriter, type WriterContext } from './slab-writer.js';
 import { UploadStream } from './upload-stream.js';
 
 /** Descriptors handled before the loop yields to the event loop, so app work is not starved by a busy inbox. */
@@ -65,7 +65,6 @@ export class ServeLoop {
       slots: new RequestSlots(memory),
       outbox: new QueueSender(new DescriptorQueue(memory, outboxOf(task.owner))),
       owner: task.owner,
-      views: [],
     };
     this.inbox = new DescriptorQueue(memory, inboxOf(task.owner));
     this.app = app;
@@ -175,7 +174,7 @@ export class ServeLoop {
     pool.startWrite(d.slab, d.slabGen);
     let strings: string[] | null = null;
     try {
-      const bytes = slabView(this.ctx, d.slab).subarray(0, d.aux);
+      const bytes = pool.view(d.slab).subarray(0, d.aux);
       const held = this.longHeads.get(d.slot);
       if ((d.kind & FLAG_MORE) !== 0 || held?.generation === d.slotGen) {
         const parts = held?.generation === d.slotGen ? held.parts : [];

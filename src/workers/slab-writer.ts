@@ -16,17 +16,6 @@ export interface WriterContext {
   slots: RequestSlots;
   outbox: QueueSender;
   owner: number;
-  /** Buffer views of each slab, made once per thread (views, never copies). */
-  views: Buffer[];
-}
-
-export function slabView(ctx: WriterContext, index: number): Buffer {
-  let v = ctx.views[index];
-  if (v === undefined) {
-    v = Buffer.from(ctx.pool.memory.buffers.data, ctx.pool.offset(index), ctx.pool.size);
-    ctx.views[index] = v;
-  }
-  return v;
 }
 
 
@@ -96,13 +85,13 @@ export class SlabWriter {
     this.checkOpen();
     const wait = this.ensureSpace();
     if (wait !== null) await wait;
-    return slabView(this.ctx, this.cur).subarray(this.used);
+    return this.ctx.pool.view(this.cur).subarray(this.used);
   }
 
   /** The blocking form of slab(): it blocks this thread (and its other requests) while it waits. */
   slabSync(): Uint8Array {
     this.ensureSpaceSync();
-    return slabView(this.ctx, this.cur).subarray(this.used);
+    return this.ctx.pool.view(this.cur).subarray(this.used);
   }
 
   /** Marks `n` bytes of the view from slab() as written. A full slab is queued to main at once. */
@@ -132,7 +121,7 @@ export class SlabWriter {
       const wait = this.ensureSpace();
       if (wait !== null) await wait;
       const n = Math.min(bytes.length - off, size - this.used);
-      slabView(this.ctx, this.cur).set(bytes.subarray(off, off + n), this.used);
+      this.ctx.pool.view(this.cur).set(bytes.subarray(off, off + n), this.used);
       this.used += n;
       off += n;
       this.bodyBytes += n;
@@ -232,7 +221,7 @@ export class SlabWriter {
     this.used = 0;
     this.headInSlab = 0;
     if (this.head !== null) {
-      this.used = this.headInSlab = encodeStrings(slabView(this.ctx, slab), this.head);
+      this.used = this.headInSlab = encodeStrings(this.ctx.pool.view(slab), this.head);
       this.head = null;
     }
   }
@@ -246,7 +235,7 @@ export class SlabWriter {
     let off = 0;
     for (; bytes.length - off > size; off += size) {
       const slab = await acquireSlow(this.ctx, this.ref);
-      slabView(this.ctx, slab).set(bytes.subarray(off, off + size), 0);
+      this.ctx.pool.view(slab).set(bytes.subarray(off, off + size), 0);
       const gen = this.ctx.pool.generation(slab);
       this.ctx.pool.queue(slab, gen, size);
       this.ctx.outbox.send(this.ref.slot, this.ref.generation, slab, gen, size, Kind.RESPONSE_HEAD | FLAG_MORE, size);
@@ -254,7 +243,7 @@ export class SlabWriter {
     const slab = await acquireSlow(this.ctx, this.ref);
     this.cur = slab;
     this.curGen = this.ctx.pool.generation(slab);
-    slabView(this.ctx, slab).set(bytes.subarray(off), 0);
+    this.ctx.pool.view(slab).set(bytes.subarray(off), 0);
     this.used = this.headInSlab = bytes.length - off;
   }
 

@@ -7,7 +7,7 @@
 import { SlabserveError } from '../errors.js';
 import { Kind } from '../messages.js';
 import { SlabState, type SlotRef } from '../pool/index.js';
-import { slabView, type WriterContext } from './slab-writer.js';
+import type { WriterContext } from './slab-writer.js';
 
 interface Piece {
   slab: number;
@@ -89,7 +89,7 @@ export class UploadStream {
     const { pool } = this.ctx;
     pool.startWrite(piece.slab, piece.gen);
     const copy = new Uint8Array(piece.length);
-    copy.set(slabView(this.ctx, piece.slab).subarray(0, piece.length));
+    copy.set(pool.view(piece.slab).subarray(0, piece.length));
     this.releasePiece(piece, SlabState.WRITING);
     controller.enqueue(copy);
   }

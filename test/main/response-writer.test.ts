@@ -45,7 +45,7 @@ async function rig(): Promise<Rig> {
 function queuedSlab(ctx: MainContext, slot: number, text: string): { slab: number; gen: number; length: number } {
   const slab = ctx.pool.acquire(WORKER, slot);
   ctx.slots.tookResponseSlab(slot);
-  const length = ctx.view(slab).write(text, 'latin1');
+  const length = ctx.pool.view(slab).write(text, 'latin1');
   const gen = ctx.pool.generation(slab);
   ctx.pool.queue(slab, gen, length);
   return { slab, gen, length };

@@ -10,7 +10,7 @@ import {
   type Descriptor,
   type PoolMemory,
 } from '../../src/pool/index.js';
-import { makeMemory, nextTurn, slipBeforeWait } from './helpers/make-pool.js';
+import { makeMemory, nextTurn, queueDepth, slipBeforeWait } from './helpers/make-pool.js';
 
 /** Pushes a descriptor whose every field is derived from `n`, so a mixed-up field shows. */
 function pushN(q: DescriptorQueue, n: number): boolean {
@@ -48,20 +48,22 @@ describe('DescriptorQueue', () => {
   });
 
   it('delivers descriptors in the order they were pushed, every field intact', () => {
-    const q = new DescriptorQueue(makeMemory({ queueCapacity: 8 }), 0);
+    const memory = makeMemory({ queueCapacity: 8 });
+    const q = new DescriptorQueue(memory, 0);
     for (let n = 10; n < 15; n++) expect(pushN(q, n)).toBe(true);
-    expect(q.size()).toBe(5);
+    expect(queueDepth(memory, 0)).toBe(5);
     const got: Array<number | null> = [];
     for (let k = 0; k < 6; k++) got.push(popN(q));
     expect(got).toEqual([10, 11, 12, 13, 14, null]);
-    expect(q.size()).toBe(0);
+    expect(queueDepth(memory, 0)).toBe(0);
   });
 
   it('returns false when full and keeps what it holds, then takes more once one is popped', () => {
-    const q = new DescriptorQueue(makeMemory({ queueCapacity: 4 }), 0);
+    const memory = makeMemory({ queueCapacity: 4 });
+    const q = new DescriptorQueue(memory, 0);
     for (let n = 0; n < 4; n++) expect(pushN(q, n)).toBe(true);
     expect(pushN(q, 99)).toBe(false);
-    expect(q.size()).toBe(4);
+    expect(queueDepth(memory, 0)).toBe(4);
     expect(popN(q)).toBe(0);
     expect(pushN(q, 4)).toBe(true);
     expect(pushN(q, 99)).toBe(false);
@@ -69,7 +71,8 @@ describe('DescriptorQueue', () => {
   });
 
   it('stays in order over many cycles around the ring with uneven batches', () => {
-    const q = new DescriptorQueue(makeMemory({ queueCapacity: 8 }), 0);
+    const memory = makeMemory({ queueCapacity: 8 });
+    const q = new DescriptorQueue(memory, 0);
     let pushed = 0;
     let popped = 0;
     for (let round = 0; round < 5000; round++) {
@@ -81,7 +84,7 @@ describe('DescriptorQueue', () => {
         if (n === null) break;
         expect(n).toBe(popped++);
       }
-      expect(q.size()).toBe(pushed - popped);
+      expect(queueDepth(memory, 0)).toBe(pushed - popped);
     }
     expect(pushed).toBeGreaterThan(10 * q.capacity);
     while (popN(q) !== null) popped++;
@@ -98,12 +101,12 @@ describe('DescriptorQueue', () => {
     let next = 0;
     for (let n = 0; n < 40; n++) {
       expect(pushN(q, n)).toBe(true);
-      if (q.size() === q.capacity) expect(pushN(q, -1)).toBe(false);
+      if (queueDepth(memory, 0) === q.capacity) expect(pushN(q, -1)).toBe(false);
       if (n % 3 === 2) {
-        while (q.size() > 1) expect(popN(q)).toBe(next++);
+        while (queueDepth(memory, 0) > 1) expect(popN(q)).toBe(next++);
       }
     }
-    while (q.size() > 0) expect(popN(q)).toBe(next++);
+    while (queueDepth(memory, 0) > 0) expect(popN(q)).toBe(next++);
     expect(next).toBe(40);
     expect(word(memory, 0, Q_TAIL)).toBe((start + 40) | 0);
     expect(word(memory, 0, Q_TAIL)).toBeLessThan(0);
@@ -114,7 +117,7 @@ describe('DescriptorQueue', () => {
     const a = new DescriptorQueue(memory, 0);
     const b = new DescriptorQueue(memory, 1);
     for (let n = 0; n < 4; n++) pushN(a, n);
-    expect(b.size()).toBe(0);
+    expect(queueDepth(memory, 1)).toBe(0);
     expect(popN(b)).toBeNull();
     pushN(b, 50);
     expect([popN(a), popN(a), popN(a), popN(a), popN(a)]).toEqual([0, 1, 2, 3, null]);
@@ -122,11 +125,12 @@ describe('DescriptorQueue', () => {
   });
 
   it('drops everything it holds on reset', () => {
-    const q = new DescriptorQueue(makeMemory({ queueCapacity: 4 }), 0);
+    const memory = makeMemory({ queueCapacity: 4 });
+    const q = new DescriptorQueue(memory, 0);
     pushN(q, 1);
     pushN(q, 2);
     q.reset();
-    expect(q.size()).toBe(0);
+    expect(queueDepth(memory, 0)).toBe(0);
     expect(popN(q)).toBeNull();
     pushN(q, 3);
     expect(popN(q)).toBe(3);
@@ -139,7 +143,6 @@ describe('DescriptorQueue waiting', () => {
     const q = new DescriptorQueue(memory, 0);
     pushN(q, 1);
     expect(q.waitNonEmpty()).toBe('not-equal');
-    expect(q.waitNonEmptySync()).toBe('not-equal');
     expect(word(memory, 0, Q_SLEEPING)).toBe(0);
   });
 
@@ -195,18 +198,19 @@ describe('DescriptorQueue waiting', () => {
     expect(popN(q)).toBe(5);
   });
 
-  it('times out of a blocking wait on an empty queue and clears its sleeping flag', () => {
+  it('times out of a wait on an empty queue and clears its sleeping flag', async () => {
     const memory = makeMemory();
     const q = new DescriptorQueue(memory, 0);
-    expect(q.waitNonEmptySync(0)).toBe('timed-out');
+    expect(await q.waitNonEmpty(0)).toBe('timed-out');
     expect(word(memory, 0, Q_SLEEPING)).toBe(0);
   });
 
   it('wakes a waiting consumer from outside with wakeConsumer()', async () => {
-    const q = new DescriptorQueue(makeMemory(), 0);
+    const memory = makeMemory();
+    const q = new DescriptorQueue(memory, 0);
     const waiting = q.waitNonEmpty();
     q.wakeConsumer();
     expect(await waiting).toBe('ok');
-    expect(q.size()).toBe(0);
+    expect(queueDepth(memory, 0)).toBe(0);
   });
 });

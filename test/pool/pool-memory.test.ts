@@ -52,8 +52,8 @@ describe('pool memory', () => {
     const i = here.acquire(1, 0);
     const g = here.generation(i);
     expect(there.header(i)).toEqual(here.header(i));
-    here.bytes(i, 3).set([7, 8, 9]);
-    expect(Array.from(there.bytes(i, 3))).toEqual([7, 8, 9]);
+    here.view(i).set([7, 8, 9]);
+    expect(Array.from(there.view(i).subarray(0, 3))).toEqual([7, 8, 9]);
     there.release(i, g, SlabState.FILLING);
     expect(here.free()).toBe(3);
   });

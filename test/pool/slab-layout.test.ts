@@ -136,8 +136,9 @@ describe('computeLayout', () => {
         expect(memory.buffers.data.byteLength).toBe(memory.layout.dataBytes);
         const slabs = new SlabPool(memory);
         for (let i = 0; i < d.slabCount; i++) {
-          expect(slabs.offset(i) % SLAB_ALIGN).toBe(0);
-          expect(slabs.offset(i) + slabs.size).toBeLessThanOrEqual(memory.buffers.data.byteLength);
+          const view = slabs.view(i);
+          expect(view.byteOffset % SLAB_ALIGN).toBe(0);
+          expect(view.byteOffset + view.length).toBeLessThanOrEqual(memory.buffers.data.byteLength);
         }
       }),
       { seed: 42, numRuns: 50 },

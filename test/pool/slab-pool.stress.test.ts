@@ -10,6 +10,7 @@ import {
   waitAsync,
   type SlotRef,
 } from '../../src/pool/index.js';
+import { responseOwned } from './helpers/make-pool.js';
 
 // Four producer threads against one consumer (this thread) over a pool too small for all of them. Producers fill
 // whole slabs with canary words; the consumer holds a batch of slabs in WRITING, as sockets hold buffers until their
@@ -260,7 +261,7 @@ describe('SlabPool under four producer threads and one consumer', () => {
     expect(pool.free()).toBe(SLAB_COUNT);
     expect(pool.refused()).toBe(0);
     for (let i = 0; i < SLAB_COUNT; i++) expect(pool.state(i)).toBe(SlabState.FREE);
-    for (const r of refs) expect(slots.responseOwned(r.slot)).toBe(0);
+    for (const r of refs) expect(responseOwned(memory, r.slot)).toBe(0);
     // The pool really ran dry: producers had to wait rather than fail.
     expect(pool.lowWater()).toBe(0);
     expect(freeWaits).toBeGreaterThan(0);

@@ -150,12 +150,14 @@ describe('SlabPool transitions', () => {
     const memory = makeMemory({ slabCount: 3, slabSize: 2 * SLAB_ALIGN });
     const pool = new SlabPool(memory);
     const { i } = take(pool);
-    const view = pool.bytes(i, 5);
+    const view = pool.view(i);
     expect(view.buffer).toBe(memory.buffers.data);
-    expect(view.byteOffset).toBe(pool.offset(i));
-    expect(pool.offset(i) % SLAB_ALIGN).toBe(0);
+    expect(view.byteOffset).toBe(i * pool.size);
+    expect(view.length).toBe(pool.size);
+    expect(view.byteOffset % SLAB_ALIGN).toBe(0);
+    expect(pool.view(i)).toBe(view);
     view.set([1, 2, 3, 4, 5]);
-    expect(Array.from(memory.data.subarray(pool.offset(i), pool.offset(i) + 5))).toEqual([1, 2, 3, 4, 5]);
+    expect(Array.from(memory.data.subarray(i * pool.size, i * pool.size + 5))).toEqual([1, 2, 3, 4, 5]);
   });
 });
 
