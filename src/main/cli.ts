@@ -1,8 +1,10 @@
 #!/usr/bin/env node
 // The slabserve command: parses flags with node:util parseArgs and starts a server (main thread).
 
+import { subscribe } from 'node:diagnostics_channel';
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { DIAGNOSTIC_NAMES, type DiagnosticEvents, type DiagnosticName, type ErrorReport } from '../diagnostics.js';
 import { hasCode, SlabserveError } from '../errors.js';
 import { parseDuration, parseSize, type ServerOptions } from './options.js';
 import { startServer } from './server.js';
@@ -116,6 +118,43 @@ export function parseCommandLine(argv: string[]): { options: ServerOptions } | {
   return { options };
 }
 
+function errorText(e: ErrorReport): string {
+  return e.stack ?? `${e.name}${e.code ? ` [${e.code}]` : ''}: ${e.message}`;
+}
+
+/** One line (an app error: its stack) per event, as the CLI prints it on stderr. */
+function describeEvent(name: DiagnosticName, event: DiagnosticEvents[DiagnosticName]): string {
+  switch (name) {
+    case 'slabserve:app-error': {
+      const a = event as DiagnosticEvents['slabserve:app-error'];
+      return `app error in thread ${a.owner}, ${a.method} ${a.url}: ${errorText(a.error)}`;
+    }
+    case 'slabserve:app-timeout': {
+      const a = event as DiagnosticEvents['slabserve:app-timeout'];
+      return `app timeout (504) after ${a.elapsedMs} ms in thread ${a.owner}: ${a.method} ${a.url}`;
+    }
+    case 'slabserve:send-timeout': {
+      const a = event as DiagnosticEvents['slabserve:send-timeout'];
+      return `send timeout: the client took no bytes for ${a.idleMs} ms; cut off: ${a.method} ${a.url}`;
+    }
+    case 'slabserve:thread-death': {
+      const a = event as DiagnosticEvents['slabserve:thread-death'];
+      return `worker thread ${a.owner} (id ${a.threadId}) died with ${a.requests} request(s) in flight: ${a.error.message}`;
+    }
+    case 'slabserve:thread-terminated': {
+      const a = event as DiagnosticEvents['slabserve:thread-terminated'];
+      return `worker thread ${a.owner} (id ${a.threadId}) terminated: ${a.reason}`;
+    }
+    case 'slabserve:refused-transition':
+    case 'slabserve:internal-error': {
+      const a = event as DiagnosticEvents['slabserve:internal-error'];
+      return `${name.slice('slabserve:'.length)} in the ${a.thread} thread (a slabserve bug; the server goes on): ${errorText(a.error)}`;
+    }
+    default:
+      return `${name}: ${JSON.stringify(event)}`;
+  }
+}
+
 async function main(): Promise<void> {
   let parsed: ReturnType<typeof parseCommandLine>;
   try {
@@ -127,6 +166,10 @@ async function main(): Promise<void> {
   if ('exit' in parsed) {
     process.stdout.write(`${parsed.exit}\n`);
     return;
+  }
+  // The library only publishes; the command is where they are printed.
+  for (const name of DIAGNOSTIC_NAMES) {
+    subscribe(name, (event) => process.stderr.write(`slabserve: ${describeEvent(name, event as DiagnosticEvents[typeof name])}\n`));
   }
   let server;
   try {

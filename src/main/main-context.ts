@@ -25,12 +25,15 @@ export class MainContext {
   private readonly corked = new Set<ServerResponse>();
   private batching = false;
   private waiting = false;
+  /** Frees what it can when main itself finds no free slab: copies out what stalled sockets hold. */
+  private readonly relieve: () => void;
 
-  constructor(pool: SlabPool, slots: RequestSlots, options: ResolvedOptions, stats: ServerStats) {
+  constructor(pool: SlabPool, slots: RequestSlots, options: ResolvedOptions, stats: ServerStats, relieve: () => void) {
     this.pool = pool;
     this.slots = slots;
     this.options = options;
     this.stats = stats;
+    this.relieve = relieve;
     this.writeAhead = Math.max(64 * 1024, Math.floor(options.window / 2) * pool.size);
   }
 
@@ -79,6 +82,9 @@ export class MainContext {
     this.waiting = true;
     void (async () => {
       while (this.slabWaiters.length > 0) {
+        // Slabs queued for stalled sockets may be all that is left, and no batch of descriptors may come to spill
+        // them (the workers wait too): spill them here, or a request head could wait for ever.
+        if (this.pool.free() === 0) this.relieve();
         // Always yield: a retry that loses its slab to a worker comes back to this list, and must not spin.
         if (this.pool.free() === 0 && !this.pool.closed()) await this.pool.waitForFree(50);
         else await new Promise(setImmediate);

@@ -65,7 +65,9 @@ class ServerCore implements SlabServer {
     });
     const stats = new ServerStats();
     stats.observeGc();
-    this.ctx = new MainContext(new SlabPool(memory, MAIN_OWNER), new RequestSlots(memory), options, stats);
+    this.ctx = new MainContext(new SlabPool(memory, MAIN_OWNER), new RequestSlots(memory), options, stats, () =>
+      this.spillStalled(),
+    );
     this.bySlot = new Array(options.maxInflight);
     this.ready = new Promise((resolve, reject) => {
       this.markReady = resolve;
@@ -297,7 +299,11 @@ class ServerCore implements SlabServer {
    *  theirs back (one copy each). */
   private afterBatch(): void {
     this.ctx.endBatch();
-    if (!this.ctx.underPressure()) return;
+    if (this.ctx.underPressure()) this.spillStalled();
+  }
+
+  /** Copies out the slabs stalled sockets hold in main's hands, and frees them (one copy each). */
+  private spillStalled(): void {
     for (const ex of this.live) if (ex.writer.stalled) ex.writer.spill();
   }
 

@@ -4,8 +4,8 @@
 // that honours the abort lets go of it; one that does not still holds it APP_GRACE_MS later. Its thread is then
 // drained: it takes no new requests, and main asks it for a PONG. A thread whose event loop does not answer within
 // APP_GRACE_MS is stuck on the CPU (its other requests cannot progress either) and is terminated at once. A thread
-// that answers only ignores the abort: it is terminated once its other requests have finished, or appTimeout after it
-// was drained, whichever comes first. Either way piscina replaces it, and only the stuck requests are lost with it.
+// that answers only ignores the abort: it is terminated once its other requests have finished, or appTimeout (at
+// least APP_GRACE_MS) after it was drained, whichever comes first. Either way piscina replaces it, and only the stuck requests are lost with it.
 
 import { publish } from '../diagnostics.js';
 import { Kind } from '../messages.js';
@@ -62,7 +62,7 @@ export class ThreadWatch {
         this.terminate(thread, drain, 'its event loop did not answer while it held a timed-out request');
       } else if (drain.answered && thread.active <= stuck) {
         this.terminate(thread, drain, 'it held a timed-out request; its other requests have finished');
-      } else if (now - drain.since > appTimeout) {
+      } else if (now - drain.since > Math.max(appTimeout, APP_GRACE_MS)) {
         this.terminate(thread, drain, 'it held a timed-out request for appTimeout after it was drained');
       }
     }

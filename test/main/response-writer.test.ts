@@ -29,7 +29,7 @@ afterEach(() => {
 async function rig(): Promise<Rig> {
   const options = resolveOptions({ app: 'file:///unused.js', slabSize: 4096, slabCount: 8, window: 4, maxInflight: 2 });
   const memory = createPoolMemory({ slabSize: 4096, slabCount: 8, slotCount: 2, queueCount: 2, queueCapacity: 16 });
-  const ctx = new MainContext(new SlabPool(memory, 0), new RequestSlots(memory), options, new ServerStats());
+  const ctx = new MainContext(new SlabPool(memory, 0), new RequestSlots(memory), options, new ServerStats(), () => {});
   let gotRes!: (res: ServerResponse) => void;
   const response = new Promise<ServerResponse>((resolve) => (gotRes = resolve));
   const server = createServer((_req, res) => gotRes(res));

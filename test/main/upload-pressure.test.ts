@@ -7,8 +7,8 @@
 import { describe, expect, it } from 'vitest';
 import { bodyChunks, bodySha256 } from '../helpers/bodies.js';
 import { Prng } from '../helpers/prng.js';
-import { streamRequest, text, type RawConnection } from '../helpers/raw-http.js';
-import { useHarness, waitForIdlePool, waitForStable } from '../helpers/server.js';
+import { requestOnce, streamRequest, text, type RawConnection } from '../helpers/raw-http.js';
+import { useHarness, waitFor, waitForIdlePool, waitForStable } from '../helpers/server.js';
 
 /** Far more than a stalled socket's kernel buffers absorb, so each download stalls for good. */
 const STALLED_BODY = 256 * 1024 * 1024;
@@ -46,4 +46,29 @@ describe('uploads under pool pressure', () => {
     const stats = await waitForIdlePool(ts);
     expect(stats.refusedTransitions).toBe(0);
   }, 60_000);
+
+  it('spills a stalled download to answer a new request when nothing else would free a slab', async () => {
+    // 16 slabs: a stalled download holds 8 (4 in node's hands, 4 queued in main's), a gated upload wants the other 8,
+    // and with the pressure floor at 1 slab no batch of descriptors runs under pressure to spill anything. The
+    // upload's last slabs, or the next request's head, then need slabs that only a spill can give.
+    const ts = await h.start('mixed-app', { threads: 1, slabSize: 16 * 1024, slabCount: 16, window: 8, pressureFloor: 1 });
+    const stalled = await h.connect(ts, { stalled: true, collect: false });
+    stalled.write({ path: `/body?seed=77&size=${STALLED_BODY}` });
+    await waitForStable(() => ts.stats().slabs.free, { stableMs: 300, what: 'the stalled download to settle' });
+    const uploader = await h.connect(ts);
+    const upload = streamRequest(uploader, { path: '/upload-gated' }, bodyChunks(78, 1 << 20), 1 << 20);
+    await waitFor(() => ts.control.count('PARKED'), (n) => n === 1, { what: 'the upload to park' });
+    await waitForStable(() => ts.stats().slabs.free, { stableMs: 300, what: 'the upload to fill its window' });
+    const hello = await requestOnce(ts.port, { path: '/hello' });
+    expect(text(hello)).toBe('hello\n');
+    expect(ts.stats().spilledSlabs).toBeGreaterThan(0);
+
+    ts.control.open('UPLOAD');
+    const res = await uploader.nextResponse();
+    await upload.done;
+    expect(text(res!)).toBe(JSON.stringify({ length: 1 << 20, sha256: bodySha256(78, 1 << 20) }));
+    stalled.destroy();
+    expect((await waitForIdlePool(ts)).refusedTransitions).toBe(0);
+  }, 30_000);
 });
+
