@@ -11,13 +11,23 @@ const MiB = 2 ** 20;
 const n = (v, d = 0) => (Number.isFinite(v) ? v.toFixed(d) : '—');
 const rps = (v) => n(v, v >= 100 ? 0 : 1);
 const ms = (v) => n(v, v >= 100 ? 0 : v >= 10 ? 1 : 2);
+/** One-connection latencies are well under a millisecond: µs resolution. */
+const msFine = (v) => n(v, v >= 100 ? 0 : 3);
+/** CPU per request in µs (small bodies) or per GB in s (large), with the main thread's part where it is one process. */
+function cpu(m, big) {
+  const [all, main] = big ? [m.cpuSecPerGB, m.cpuMainSecPerGB] : [m.cpuUsPerReq, m.cpuMainUsPerReq];
+  const show = (v) => (big ? n(v, v >= 10 ? 1 : 2) : n(v, v >= 100 ? 0 : 1));
+  if (!Number.isFinite(all)) return '—';
+  return Number.isFinite(main) ? `${show(all)} (main ${show(main)})` : show(all);
+}
 const row = (cells) => `| ${cells.join(' | ')} |`;
 const table = (header, rows) => [row(header), row(header.map(() => '---')), ...rows.map(row)].join('\n');
 
-function throughput(name, { subject, sweep }) {
+function throughput(name, { subject, sweep, fine }) {
   const s = doc.scenarios[name];
   if (!s) return '';
   const big = s.bodyBytes >= 1e6;
+  const lat = fine ? msFine : ms;
   const unit = big ? 'GB' : '10k req';
   const ref = s.servers.find((x) => x.spec.id === subject)?.summary;
   // The sweep's JSON also holds its chart baselines; its table is the slab sizes only.
@@ -26,14 +36,15 @@ function throughput(name, { subject, sweep }) {
     : s.servers;
   const rows = servers.map(({ spec, summary: m, skipped }) => {
     const label = sweep ? `${spec.args.slabSize / 1024} KiB` : spec.label;
-    if (!m) return [label, `skipped: ${skipped}`, '', '', '', '', '', '', ''];
-    const ratio = sweep ? m.rps / ref.rps : spec.id === subject ? NaN : ref.rps / m.rps;
+    if (!m) return [label, `skipped: ${skipped}`, '', '', '', '', '', '', '', ''];
+    const ratio = !ref ? NaN : sweep ? m.rps / ref.rps : spec.id === subject ? NaN : ref.rps / m.rps;
     const gc = big ? m.gcPerGB : m.gcPer10k;
     return [
       spec.id === subject ? `**${label}**` : label,
       `${rps(m.rps)} (${rps(m.rpsMin)}–${rps(m.rpsMax)})`,
       n(m.mbps, m.mbps >= 10 ? 0 : 2),
-      `${ms(m.p50Ms)} / ${ms(m.p99Ms)}`,
+      `${lat(m.p50Ms)} / ${lat(m.p99Ms)}`,
+      cpu(m, big),
       Number.isFinite(ratio) ? `${ratio.toFixed(2)}×` : '',
       gc ? n(gc.scavenges, gc.scavenges >= 100 ? 0 : 1) : '—',
       gc ? n(gc.pauseMs, 0) : '—',
@@ -46,13 +57,14 @@ function throughput(name, { subject, sweep }) {
     'req/s median (min–max)',
     'MB/s',
     'p50 / p99 ms',
+    big ? 'CPU s / GB' : 'CPU µs / req',
     sweep ? '÷ 64 KiB' : 'slabserve ÷ this',
     `scavenges / ${unit}`,
     `GC ms / ${unit}`,
     'RSS MiB',
     'other jobs',
   ];
-  return `**${name}** — ${s.connections} connections, ${s.bodyBytes.toLocaleString('en-US')}-byte body, ${s.load}\n\n${table(header, rows)}\n`;
+  return `**${name}** — ${s.connections} connection${s.connections === 1 ? '' : 's'}, ${s.bodyBytes.toLocaleString('en-US')}-byte body, ${s.load}\n\n${table(header, rows)}\n`;
 }
 
 function slowReaders() {
@@ -81,6 +93,7 @@ process.stdout.write(
     throughput('seed-file', { subject: 'slabserve-64k' }),
     throughput('slab-sweep', { subject: 'slabserve-64k', sweep: true }),
     throughput('hello', { subject: 'slabserve-hello' }),
+    throughput('latency', { subject: 'slabserve-hello', fine: true }),
     throughput('cpu', { subject: 'slabserve-cpu' }),
     slowReaders(),
     `**targets**\n\n${targets}\n`,

@@ -1,13 +1,14 @@
 #!/usr/bin/env node
 // The benchmark runner: every scenario against its baselines, each server in its own child process (runner process).
 //
-// Usage: node bench/run.js [--quick] [--json] [--scenario seed-file,slab-sweep,hello,cpu,slow-readers]
-//                          [--rounds N] [--duration S] [--warmup S] [--hold MAX_S] [--load wrk|node] [--small-load NAME]
+// Usage: node bench/run.js [--quick] [--json] [--scenario seed-file,slab-sweep,hello,latency,cpu,slow-readers]
+//                          [--rounds N] [--duration S] [--warmup S] [--hold MAX_S] [--load wrk|node] [--small-load wrk|autocannon|node]
 // npm run bench (full, < 10 min) · npm run bench:quick (< 2 min). Needs dist/ (npm install builds it).
 //
 // Method, in order: start every server of a scenario group; fetch one whole response from each and check its length
 // and sha256; warm each up (discarded); then measured rounds, visiting every server once per round in rotated order,
-// reading GC counts and RSS over IPC before and after each run. Figures are medians over rounds, with min–max.
+// reading GC counts and RSS over IPC and the server's CPU time from /proc before and after each run. Figures are
+// medians over rounds, with min–max; GC and CPU are totals over the rounds divided by what they served.
 // Human output goes to stdout (to stderr with --json, which prints the JSON document on stdout instead); progress
 // always goes to stderr. bench/results/ gets the JSON and the slab-sweep chart.
 
@@ -17,7 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { seedFile } from '../examples/seed-file.js';
 import { buildWarning, describeMachine } from './lib/machine.js';
-import { closeLoad } from './lib/load.js';
+import { closeLoad, LOAD_KINDS } from './lib/load.js';
 import { measureGroup } from './lib/measure.js';
 import { printScenario, printSettings, printSlowReaders, printTargets } from './lib/report.js';
 import { resultDocument, writeSweepChart } from './lib/results.js';
@@ -67,14 +68,22 @@ const warning = buildWarning(root);
 if (warning) notes.push(warning);
 const largeLoad = args.load ?? (machine.wrk ? 'wrk' : 'node');
 if (!machine.wrk && !args.load) notes.push('wrk not installed: large bodies use the lean node client (apt-get install -y wrk)');
+// hello's servers answer in tens of µs: a Node load generator would take much of the 2 cores they need, wrk far less.
+// --small-load sets every small-body scenario's generator at once.
+const helloLoad = args['small-load'] ?? (machine.wrk ? 'wrk' : 'autocannon');
+if (!machine.wrk && !args['small-load']) notes.push('wrk not installed: hello and latency fall back to autocannon, a Node process that competes with the server for the cores');
 if (!machine.nginx) notes.push('nginx not installed: its baseline is skipped (apt-get install -y nginx-light)');
-const env = { cpuCount: machine.cpuCount, nginx: Boolean(machine.nginx), largeLoad, smallLoad: args['small-load'] ?? 'autocannon' };
+const env = { cpuCount: machine.cpuCount, nginx: Boolean(machine.nginx), largeLoad, helloLoad, smallLoad: args['small-load'] ?? 'autocannon' };
 
 const wanted = args.scenario?.split(',').map((s) => s.trim());
 const all = defineScenarios(env);
-const bad = [...(wanted ?? []).filter((name) => !all.some((s) => s.name === name)), ...[largeLoad].filter((l) => !['wrk', 'node'].includes(l))];
+const bad = [
+  ...(wanted ?? []).filter((name) => !all.some((s) => s.name === name)),
+  ...[largeLoad].filter((l) => !['wrk', 'node'].includes(l)),
+  ...[helloLoad].filter((l) => !LOAD_KINDS.includes(l)),
+];
 if (bad.length > 0) {
-  process.stderr.write(`bench: unknown ${bad.join(', ')}; scenarios: ${all.map((s) => s.name).join(', ')}; --load: wrk or node\n`);
+  process.stderr.write(`bench: unknown ${bad.join(', ')}; scenarios: ${all.map((s) => s.name).join(', ')}; --load: wrk or node; --small-load: ${LOAD_KINDS.join(', ')}\n`);
   process.exit(2);
 }
 const scenarios = all.filter((s) => !wanted || wanted.includes(s.name));

@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { relative } from 'node:path';
 
-/** {totalMs, top: [{name, where, selfMs, share}]}, functions merged by name and location. */
+/** {totalMs, idleMs, top: [{name, where, selfMs, share}]}, functions merged by name and location. */
 export function topSelfTime(path, { limit = 12, root = process.cwd() } = {}) {
   const profile = JSON.parse(readFileSync(path, 'utf8'));
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
@@ -32,5 +32,7 @@ export function topSelfTime(path, { limit = 12, root = process.cwd() } = {}) {
     .sort((a, b) => b.selfUs - a.selfUs)
     .slice(0, limit)
     .map((e) => ({ name: e.name, where: e.where, selfMs: e.selfUs / 1000, share: e.selfUs / totalUs }));
-  return { totalMs: totalUs / 1000, top };
+  // node marks the time its event loop waits for I/O as "(idle)": not CPU. (A blocking Atomics.wait is not marked.)
+  const idleUs = [...merged.values()].filter((e) => e.name === '(idle)').reduce((us, e) => us + e.selfUs, 0);
+  return { totalMs: totalUs / 1000, idleMs: idleUs / 1000, top };
 }

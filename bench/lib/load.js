@@ -1,7 +1,9 @@
 // Load generators, each run as its own child process, all returning one result shape (runner process):
 //   {generator, requests, bytes, seconds, rps, mbps, p50Ms, p99Ms, non2xx, errors, wrongLength}
-// wrk (C, epoll) for large bodies when installed; else load/node-client.js. autocannon for small bodies, where it is
-// fit. MB/s counts every byte read, headers included, in 10^6 bytes.
+// wrk (C, epoll) when installed: for large bodies, for hello and for the one-connection latency runs, where a Node
+// generator would take a good part of the 2 cores from the server (autocannon spends more CPU per request than
+// node:http does). Else load/node-client.js for large bodies and autocannon for small ones; autocannon also drives
+// the cpu scenario, where requests are few. MB/s counts every byte read, headers included, in 10^6 bytes.
 
 import { execFileSync } from 'node:child_process';
 import { cpus } from 'node:os';
@@ -29,10 +31,21 @@ function finish(raw, generator) {
   };
 }
 
-/** wrk with one thread per core (at most one per connection): on 2 cores it competes with the server for CPU. */
+/**
+ * wrk's thread count: one per core, at most one per connection (wrk needs connections ≥ threads). 64 connections on
+ * 2 cores: -t2, 32 each, enough that wrk is never the bottleneck; one connection: -t1. On 2 cores it competes with
+ * the server for CPU either way.
+ */
+export function wrkThreads(connections) {
+  return Math.max(1, Math.min(connections, cpus().length));
+}
+
+/**
+ * wrk checks status codes only (a Lua response() hook per request would cost more than the 12-byte bodies): the
+ * runner checked the bytes once before measuring. Its latencies are in µs, fine enough for one-connection runs.
+ */
 function runWrk({ url, connections, seconds }) {
-  const threads = Math.max(1, Math.min(connections, cpus().length));
-  const args = ['-t', threads, '-c', connections, '-d', `${Math.max(1, Math.round(seconds))}s`, '--timeout', '10s'];
+  const args = ['-t', wrkThreads(connections), '-c', connections, '-d', `${Math.max(1, Math.round(seconds))}s`, '--timeout', '10s'];
   args.push('-s', here('../load/wrk-report.lua'), url);
   return new Promise((resolve, reject) => {
     const child = spawnTracked('wrk', args.map(String), { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -100,6 +113,9 @@ export function loadPids() {
 export async function closeLoad() {
   await Promise.all([...clients.values()].map((c) => stopChild(c.child, 'SIGTERM', 2000)));
 }
+
+/** Every generator runLoad() knows: what --small-load accepts (--load takes wrk or node, for the large body). */
+export const LOAD_KINDS = ['wrk', 'node', 'autocannon'];
 
 /**
  * One measured run. kind: 'wrk' | 'node' | 'autocannon'. expected: {length, body?}: the node client checks every

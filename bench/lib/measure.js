@@ -6,6 +6,7 @@
 
 import { startInterference } from './interference.js';
 import { loadPids, runLoad } from './load.js';
+import { cpuDelta, serverCpu } from './proc.js';
 import { launch } from './servers.js';
 import { gcDelta, summarize } from './stats.js';
 import { verifyOnce } from './verify.js';
@@ -25,17 +26,26 @@ function slabserveDelta(after, before) {
   };
 }
 
-/** One measured run of one server: probe, load, probe. GC and slabserve counters are deltas over the run. */
+/**
+ * One measured run of one server: probe, load, probe. GC and slabserve counters are deltas over the run. CPU is read
+ * from /proc right around the load, inside the probes, so the probes' own work is not in it: every thread of every
+ * process of the server (h.pids and their children: slabserve's and piscina's worker threads, cluster workers, nginx
+ * workers). cpuMainMs is the main thread alone, kept only where the server is one process.
+ */
 async function measureOnce(h, runLoadOnce) {
   const before = await h.probe();
   const foreign = startInterference(() => [...h.pids, ...loadPids()]);
+  const cpuBefore = serverCpu(h.pids);
   const run = await runLoadOnce();
+  const cpu = cpuDelta(serverCpu(h.pids), cpuBefore);
   const foreignShare = foreign();
   const after = await h.probe();
   return {
     sample: {
       ...run,
       foreign: foreignShare,
+      cpuMs: cpu.totalMs,
+      cpuMainMs: cpu.processes === 1 ? cpu.mainMs : null,
       gc: gcDelta(after.gc, before.gc),
       gcMain: gcDelta(after.gcMain, before.gcMain),
       rss: after.rss,
@@ -94,7 +104,8 @@ export async function measureGroup(group, settings, launchOptions, log) {
           const r = results.get(h.id);
           r.samples.push(sample);
           if (slabserve) r.slabserve.push(slabserve);
-          log(`${group.name}: round ${round + 1}/${settings.rounds} ${h.label.padEnd(30)} ${sample.rps.toFixed(0).padStart(7)} req/s, other jobs ${(sample.foreign * 100).toFixed(0)}% of CPU`);
+          const cpuUs = ((sample.cpuMs * 1000) / sample.requests).toFixed(0);
+          log(`${group.name}: round ${round + 1}/${settings.rounds} ${h.label.padEnd(30)} ${sample.rps.toFixed(0).padStart(7)} req/s, ${cpuUs.padStart(5)} µs CPU/req, other jobs ${(sample.foreign * 100).toFixed(0)}% of CPU`);
         } catch (err) {
           failed.add(h);
           results.get(h.id).failed = `failed in round ${round + 1}: ${err.message}`;

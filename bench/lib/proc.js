@@ -58,3 +58,65 @@ export function pidsCpuMs(pids) {
   }
   return ms;
 }
+
+/** Direct children of every thread of `pid` (a child belongs to the thread that forked it). */
+function childrenOf(pid) {
+  const children = [];
+  try {
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      const text = readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').trim();
+      if (text) children.push(...text.split(/\s+/).map(Number));
+    }
+  } catch {
+    // gone
+  }
+  return children;
+}
+
+/** `pids` and all their descendants, once each: catches a worker process forked after a server reported its pids. */
+export function withDescendants(pids) {
+  const seen = new Set();
+  const queue = [...pids];
+  while (queue.length > 0) {
+    const pid = queue.shift();
+    if (seen.has(pid)) continue;
+    seen.add(pid);
+    queue.push(...childrenOf(pid));
+  }
+  return [...seen];
+}
+
+/**
+ * A server's CPU so far, for per-request and per-GB figures: {perPid: Map pid → ms (every thread, living or exited),
+ * main: ms of the first pid's main thread}. The whole-process line /proc/PID/stat is read rather than summing
+ * /proc/PID/task/*: it also holds threads that already exited (a replaced worker thread), and it is rounded down to a
+ * tick once per process instead of once per thread. Ticks are 10 ms, so a reading is good to about 20 ms per process:
+ * measured runs of a few seconds (hundreds of ticks) keep that to a few per cent.
+ */
+export function serverCpu(pids) {
+  const perPid = new Map();
+  for (const pid of withDescendants(pids)) {
+    try {
+      perPid.set(pid, cpuMsOf(readFileSync(`/proc/${pid}/stat`, 'utf8')));
+    } catch {
+      // gone between the listing and the read
+    }
+  }
+  let main = 0;
+  try {
+    main = cpuMsOf(readFileSync(`/proc/${pids[0]}/task/${pids[0]}/stat`, 'utf8'));
+  } catch {
+    // gone
+  }
+  return { perPid, main };
+}
+
+/**
+ * CPU ms between two serverCpu() readings: {totalMs, mainMs, processes}. A process that appeared in between counts
+ * from its start; one that ended in between is lost (a server's processes live as long as the server does).
+ */
+export function cpuDelta(after, before) {
+  let totalMs = 0;
+  for (const [pid, ms] of after.perPid) totalMs += ms - (before.perPid.get(pid) ?? 0);
+  return { totalMs, mainMs: after.main - before.main, processes: after.perPid.size };
+}

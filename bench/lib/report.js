@@ -1,5 +1,6 @@
 // Plain-text tables for people: settings, one table per scenario, and the targets (runner process).
 
+import { wrkThreads } from './load.js';
 import { SEED_2007 } from './scenarios.js';
 import { HELLO_TIMEOUT_MS } from './slow-readers.js';
 
@@ -14,6 +15,8 @@ export function textTable(header, rows) {
 export const fmt = {
   rps: (v) => (!Number.isFinite(v) ? '—' : v >= 100 ? v.toFixed(0) : v.toFixed(1)),
   ms: (v) => (!Number.isFinite(v) ? '—' : v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2)),
+  /** µs resolution, for one-connection latencies well under a millisecond. */
+  msFine: (v) => (!Number.isFinite(v) ? '—' : v >= 100 ? v.toFixed(0) : v.toFixed(3)),
   ratio: (v) => (Number.isFinite(v) ? `${v.toFixed(2)}×` : '—'),
   count: (v) => (v === null || v === undefined || !Number.isFinite(v) ? '—' : v >= 100 ? v.toFixed(0) : v.toFixed(1)),
   mib: (v) => (Number.isFinite(v) ? (v / MiB).toFixed(0) : '—'),
@@ -34,9 +37,11 @@ export function printSettings(out, { machine, settings, scenarios, notes }) {
   out(`the load generator runs on the same ${machine.cpuCount} cores as the server: every figure includes that contention.`);
   out(`"other jobs": the share of all cores busy outside the bench (its servers, load generators and runner) during a`);
   out(`        server's measured runs, median (max), from /proc/stat: how much the machine's other work may have skewed it.`);
+  out(`CPU: utime + stime of every thread of every process of the server (not the load generator) over the measured`);
+  out(`        runs, from /proc, ÷ requests (small bodies) or GB (large); "main" is the main thread's part, for one-process servers.`);
   for (const s of scenarios) {
-    const gen = s.load ? `, load: ${s.load}${s.load === 'wrk' ? ` -t${Math.min(s.connections, machine.cpuCount)}` : ''}` : '';
-    out(`  ${s.name.padEnd(12)} GET ${s.path}, ${s.connections} connections, body ${s.bodyBytes.toLocaleString('en-US')} bytes${gen}`);
+    const gen = s.load ? `, load: ${s.load}${s.load === 'wrk' ? ` -t${wrkThreads(s.connections)}` : ''}` : '';
+    out(`  ${s.name.padEnd(12)} GET ${s.path}, ${s.connections} connection${s.connections === 1 ? '' : 's'}, body ${s.bodyBytes.toLocaleString('en-US')} bytes${gen}`);
   }
   for (const n of notes) out(`note: ${n}`);
 }
@@ -44,6 +49,15 @@ export function printSettings(out, { machine, settings, scenarios, notes }) {
 function gcCells(s, unit) {
   const g = unit === 'GB' ? s.gcPerGB : s.gcPer10k;
   return [fmt.count(g?.scavenges), fmt.count(g?.markSweeps), fmt.count(g?.pauseMs)];
+}
+
+/** The CPU header and cell: µs per request for small bodies, s per GB for large ones, the main thread's part after. */
+export const cpuHeader = (unit) => (unit === 'GB' ? 'CPU s / GB' : 'CPU µs / req');
+
+export function cpuCell(s, unit) {
+  const [all, main] = unit === 'GB' ? [s.cpuSecPerGB, s.cpuMainSecPerGB] : [s.cpuUsPerReq, s.cpuMainUsPerReq];
+  const show = (v) => (v === null || !Number.isFinite(v) ? '—' : unit === 'GB' ? (v >= 10 ? v.toFixed(1) : v.toFixed(2)) : fmt.count(v));
+  return main === null || !Number.isFinite(main) ? show(all) : `${show(all)} (main ${show(main)})`;
 }
 
 function slabserveNote(r) {
@@ -59,12 +73,14 @@ export function printScenario(out, scenario, rows) {
   const unit = scenario.bodyBytes >= 1e6 ? 'GB' : '10k req';
   const subject = rows.get(scenario.subject)?.summary;
   const sweep = scenario.ratio === 'row-over-subject';
+  const latency = scenario.fineLatency ? fmt.msFine : fmt.ms;
   const header = [
     sweep ? 'slab size' : 'server',
     'req/s (min–max)',
     'MB/s',
     'p50 ms',
     'p99 ms',
+    cpuHeader(unit),
     sweep ? '÷ 64k' : 'slabserve ÷',
     ...(sweep ? ['2007 app'] : []),
     `scav/${unit}`,
@@ -91,8 +107,9 @@ export function printScenario(out, scenario, rows) {
       name,
       range(s),
       s.mbps >= 10 ? s.mbps.toFixed(0) : s.mbps.toFixed(2),
-      fmt.ms(s.p50Ms),
-      fmt.ms(s.p99Ms),
+      latency(s.p50Ms),
+      latency(s.p99Ms),
+      cpuCell(s, unit),
       spec.id === scenario.subject && !sweep ? '(subject)' : fmt.ratio(ratio),
       ...(sweep ? [old ?? ''] : []),
       ...gcCells(s, unit),
@@ -107,6 +124,7 @@ export function printScenario(out, scenario, rows) {
   }
   out(`\n== ${scenario.name} ==`);
   out(textTable(header, body));
+  if (scenario.fineLatency && scenario.load === 'autocannon') out('  autocannon reports latency in whole milliseconds: install wrk for µs.');
   if ([...rows.values()].some((r) => r.summary && noisy(r.summary))) {
     out('  ~ its rounds spread wider than half the median: the figure moved between rounds, read it with care.');
   }

@@ -14,7 +14,10 @@ const kib = (n) => `${n / 1024}k`;
 /** Absolute, so the bench runs from any working directory. */
 export const appPath = (name) => fileURLToPath(new URL(`../apps/${name}.js`, import.meta.url));
 
-/** env: {cpuCount, nginx (bool), largeLoad ('wrk'|'node'), smallLoad} */
+/**
+ * env: {cpuCount, nginx (bool), largeLoad ('wrk'|'node'), helloLoad and smallLoad ('wrk'|'autocannon')}. helloLoad
+ * drives hello and latency (wrk where installed), smallLoad the cpu scenario.
+ */
 export function defineScenarios(env) {
   const threads = env.cpuCount;
   const slabserve = (id, app, extra = {}) => ({
@@ -31,6 +34,9 @@ export function defineScenarios(env) {
     args: [threads, mode],
   });
   const piscina = { id: 'piscina', label: `node:http + piscina ×${threads}`, kind: 'node-piscina', args: [threads] };
+  // The very app slabserve runs for hello (bench/apps/hello.js), served in the main thread the usual Node way.
+  const hono = { id: 'hono-node', label: '@hono/node-server in-thread', kind: 'hono-node' };
+  const helloServers = () => [slabserve('slabserve-hello', 'hello'), nodeHttp('stream', 'node:http in-thread'), hono, piscina];
   const nginx = env.nginx ? [{ id: 'nginx', label: 'nginx sendfile', kind: 'nginx' }] : [];
   const seedExpect = 'seed';
   const sweep = SLAB_SIZES.map((size) => slabserve(`slabserve-${kib(size)}`, 'seed-file', { slabSize: size }));
@@ -70,11 +76,26 @@ export function defineScenarios(env) {
       path: '/hello',
       expect: 'hello',
       connections: 64,
-      load: env.smallLoad,
+      load: env.helloLoad,
       bodyBytes: 12,
       subject: 'slabserve-hello',
-      servers: [slabserve('slabserve-hello', 'hello'), nodeHttp('stream', 'node:http in-thread'), piscina, cluster('stream')],
+      servers: [...helloServers(), cluster('stream')],
       ratio: 'subject-over-row',
+    },
+    {
+      // One request at a time: what each hand-off costs in time, not what the cores can do together. Its own group,
+      // so its rounds alternate only among these servers and never overlap hello's.
+      name: 'latency',
+      group: 'latency',
+      path: '/hello',
+      expect: 'hello',
+      connections: 1,
+      load: env.helloLoad,
+      bodyBytes: 12,
+      subject: 'slabserve-hello',
+      servers: helloServers(),
+      ratio: 'subject-over-row',
+      fineLatency: true,
     },
     {
       name: 'cpu',

@@ -5,8 +5,10 @@
 //   node-http     bench/servers/node-http.js, args = ['stream'|'memory']
 //   node-cluster  bench/servers/node-cluster.js, args = [processes, 'stream'|'memory']
 //   node-piscina  bench/servers/node-piscina.js, args = [threads]
+//   hono-node     bench/servers/hono-node.js (@hono/node-server serving bench/apps/hello.js in the main thread)
 //   nginx         lib/nginx.js (static, sendfile)
-// Every handle has the same shape: {id, label, kind, url, pids, probe(), stop(), stderr()}.
+// Every handle has the same shape: {id, label, kind, url, pids, probe(), stop(), stderr()}. pids are the server's
+// processes (threads are found under each); the CPU reading adds any child process they fork later.
 
 import { fileURLToPath } from 'node:url';
 import { adoptPids, forkTracked, stopChild } from './children.js';
@@ -17,6 +19,7 @@ const SCRIPTS = {
   'node-http': 'node-http.js',
   'node-cluster': 'node-cluster.js',
   'node-piscina': 'node-piscina.js',
+  'hono-node': 'hono-node.js',
 };
 const READY_TIMEOUT_MS = 30_000;
 const PROBE_TIMEOUT_MS = 5_000;
