@@ -21,8 +21,16 @@ function checkHost(req: IncomingMessage): boolean {
   }
   // HTTP/1.0 clients may omit Host; an HTTP/1.1 request without one gets 400 (RFC 9112 §3.2).
   if (host === null) return req.httpVersionMajor === 1 && req.httpVersionMinor === 0;
-  return HOST.test(host);
+  // The app gets `http://<host><target>` as request.url: beyond plain names and ports, the host must also be one the
+  // WHATWG URL parser takes (a bad %-escape, or ^ | \ and the like, pass RFC 3986 but not it).
+  return PLAIN_HOST.test(host) || (HOST.test(host) && URL.canParse(`http://${host}/`));
 }
+
+/**
+ * A host name the URL parser always takes: dot-separated labels of letters, digits and hyphens whose last label starts
+ * with a letter (one that ends in a number is parsed as IPv4, and may fail), and an optional port.
+ */
+const PLAIN_HOST = /^(?:[A-Za-z0-9-]+\.)*[A-Za-z][A-Za-z0-9-]*\.?(?::[0-9]*)?$/;
 
 /** Bytes the head took on the wire, near enough: request line plus each field line. */
 function headBytes(req: IncomingMessage): number {

@@ -8,7 +8,8 @@ import { SlabserveError } from '../errors.js';
 /** Headers as apps give them: a plain object (arrays for repeated names), name/value pairs, or web Headers. */
 export type HeaderInput =
   | Record<string, string | number | readonly string[] | undefined>
-  | Iterable<readonly [string, string]>;
+  | Iterable<readonly [string, string]>
+  | Iterable<readonly string[]>;
 
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 // Field values: visible ASCII, space, tab and obs-text; never CR, LF, NUL or chars beyond latin1.
@@ -22,19 +23,38 @@ function check(name: string, value: string, out: string[]): void {
   out.push(name, value);
 }
 
-/** Flattens and checks headers into [name, value, name, value, ...]. */
-export function checkHeaders(headers: HeaderInput | undefined): string[] {
-  const out: string[] = [];
-  if (headers === undefined) return out;
+/** Bits checkHeaders() returns: which framing headers the app set itself. */
+export const HAS_CONTENT_LENGTH = 1;
+export const HAS_CONTENT_TYPE = 2;
+
+function framingBit(name: string): number {
+  if (name.length === 14 && name.toLowerCase() === 'content-length') return HAS_CONTENT_LENGTH;
+  if (name.length === 12 && name.toLowerCase() === 'content-type') return HAS_CONTENT_TYPE;
+  return 0;
+}
+
+/**
+ * Flattens and checks headers onto `out` as [name, value, name, value, ...]. Returns HAS_CONTENT_LENGTH and
+ * HAS_CONTENT_TYPE bits for the framing headers among them.
+ */
+export function checkHeaders(headers: HeaderInput | undefined, out: string[]): number {
+  let bits = 0;
+  if (headers === undefined || headers === null) return bits;
   if (Symbol.iterator in headers) {
-    for (const [name, value] of headers as Iterable<readonly [string, string]>) check(String(name), String(value), out);
-    return out;
+    for (const pair of headers as Iterable<readonly string[]>) {
+      if (pair.length !== 2) throw new SlabserveError('ERR_INVALID_HEADER', `a header pair has ${pair.length} items`);
+      const name = String(pair[0]);
+      check(name, String(pair[1]), out);
+      bits |= framingBit(name);
+    }
+    return bits;
   }
   for (const name of Object.keys(headers)) {
     const value = (headers as Record<string, unknown>)[name];
     if (value === undefined) continue;
     if (Array.isArray(value)) for (const v of value) check(name, String(v), out);
     else check(name, String(value), out);
+    bits |= framingBit(name);
   }
-  return out;
+  return bits;
 }

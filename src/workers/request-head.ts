@@ -36,18 +36,3 @@ export function requestUrl(head: RequestHead): string {
   if (head.url === '*') return `http://${hostOf(head.raw)}/*`;
   return head.url;
 }
-
-export function buildRequest(head: RequestHead, body: ReadableStream<Uint8Array> | null, signal: AbortSignal): Request {
-  const headers = new Headers();
-  for (let i = 0; i < head.raw.length; i += 2) headers.append(head.raw[i]!, head.raw[i + 1]!);
-  const init: RequestInit & { duplex?: 'half' } = { method: head.method, headers, signal };
-  if (body !== null && head.method !== 'GET' && head.method !== 'HEAD') {
-    init.body = body;
-    init.duplex = 'half';
-  }
-  try {
-    return new Request(requestUrl(head), init);
-  } catch (err) {
-    throw new SlabserveError('ERR_BAD_REQUEST', (err as Error).message);
-  }
-}

@@ -1,14 +1,26 @@
-// Pumps a fetch-style web Response into slabs through the SlabWriter (worker thread).
+// Pumps a fetch-style Response into slabs through the SlabWriter (worker thread).
 //
-// Web bodies are always streams, even for a string. To send a Content-Length when the body is short and fixed, the
-// pump reads the first chunk, then gives the second read a few microtask turns: a body that is already complete (a
-// string, bytes, JSON) ends within them, a live stream (server-sent events, a slow producer) does not, and goes out
-// chunked without delay. Microtasks, not setImmediate: waiting a whole event-loop turn per response cost throughput.
+// Two ways in. A light Response (light-response.ts) whose body is a string or bytes goes out whole: head and body
+// into one slab when they fit, with a Content-Length, no stream and no real Response. Anything else is read as the
+// web stream it is. To send a Content-Length when such a body is short and fixed, the pump reads the first chunk,
+// then gives the second read a few microtask turns: a body that is already complete (a Blob, a stream over bytes in
+// hand) ends within them; a live stream (server-sent events, a slow producer) does not, and goes out chunked without
+// delay. Microtasks, not setImmediate: waiting a whole event-loop turn per response cost throughput.
 
 import { SlabserveError } from '../errors.js';
+import type { LightRequest } from './light-request.js';
+import { isLightResponse, toReal } from './light-response.js';
 import type { SlabWriter } from './slab-writer.js';
 
 type Chunk = { done: true; value?: undefined } | { done: false; value: unknown };
+
+/** The request a response answers, as the pump needs it. */
+export interface PumpTarget {
+  writer: SlabWriter;
+  request: LightRequest;
+  /** Set while a body stream is read: the serve loop calls it when the request aborts. */
+  onAbort: ((reason: unknown) => void) | null;
+}
 
 const NOT_YET = Symbol('not-yet');
 
@@ -29,14 +41,6 @@ function bytesOf(value: unknown): Uint8Array {
   throw new SlabserveError('ERR_APP_RESPONSE', 'a body chunk is not bytes');
 }
 
-/** The response's headers as name/value pairs, with each Set-Cookie kept separate (fetch joins the others). */
-function headerPairs(headers: Headers): [string, string][] {
-  const pairs: [string, string][] = [];
-  for (const [name, value] of headers) if (name !== 'set-cookie') pairs.push([name, value]);
-  for (const cookie of headers.getSetCookie()) pairs.push(['set-cookie', cookie]);
-  return pairs;
-}
-
 function isResponse(value: unknown): value is Response {
   return (
     value instanceof Response ||
@@ -50,44 +54,36 @@ function forbidsBody(status: number): boolean {
 }
 
 /**
- * Writes `response` through `writer`, ending it. Cancels the body stream if the request aborts or a write fails, so
- * the app's producer stops. Throws what failed; the caller turns that into writer.fail().
+ * Writes `response` through the target's writer, ending it. Cancels the body stream if the request aborts or a write
+ * fails, so the app's producer stops. Throws what failed; the caller turns that into writer.fail().
  */
-export async function pumpResponse(response: unknown, writer: SlabWriter, signal: AbortSignal): Promise<void> {
+export async function pumpResponse(response: unknown, target: PumpTarget): Promise<void> {
+  const { writer } = target;
+  if (isLightResponse(response)) {
+    const parts = response.lightParts();
+    if (parts !== null) return writer.respond(parts.status, parts.headers, parts.body, parts.defaultType);
+    response = response[toReal]();
+  }
   if (!isResponse(response)) throw new SlabserveError('ERR_APP_RESPONSE', `got ${typeof response}`);
-  const pairs = headerPairs(response.headers);
+  const { status, headers } = response;
   const body = response.body;
-  if (body === null || forbidsBody(response.status)) {
+  if (body === null || forbidsBody(status)) {
     if (body !== null) await body.cancel().catch(() => {});
-    const length = forbidsBody(response.status) || response.headers.has('content-length') ? [] : [['content-length', '0'] as [string, string]];
-    writer.writeHead(response.status, [...pairs, ...length]);
-    await writer.end();
-    return;
+    return writer.respond(status, headers, null, null);
   }
   const reader = body.getReader();
-  const cancel = (): void => void reader.cancel(signal.reason).catch(() => {});
-  signal.addEventListener('abort', cancel, { once: true });
-  // The request may have been aborted while the app was still computing its Response: 'abort' has fired already and
-  // will not fire again, and a stream that waits for events would then never be cancelled (nor the request finish).
-  if (signal.aborted) cancel();
+  const cancel = (reason?: unknown): void => void reader.cancel(reason).catch(() => {});
+  target.onAbort = cancel;
+  // The request may have been aborted while the app was still computing its Response: the abort has come and gone,
+  // and a stream that waits for events would then never be cancelled (nor the request finish).
+  if (target.request.wasAborted) cancel();
   try {
     const first: Chunk = await reader.read();
-    if (first.done) {
-      if (!response.headers.has('content-length')) pairs.push(['content-length', '0']);
-      writer.writeHead(response.status, pairs);
-      await writer.end();
-      return;
-    }
+    if (first.done) return await writer.respond(status, headers, null, null);
     let next = reader.read();
     const settled = await Promise.race([next, afterMicrotasks()]);
-    if (settled !== NOT_YET && settled.done) {
-      const bytes = bytesOf(first.value);
-      if (!response.headers.has('content-length')) pairs.push(['content-length', String(bytes.length)]);
-      writer.writeHead(response.status, pairs);
-      await writer.end(bytes);
-      return;
-    }
-    writer.writeHead(response.status, pairs);
+    if (settled !== NOT_YET && settled.done) return await writer.respond(status, headers, bytesOf(first.value), null);
+    writer.writeHead(status, headers);
     if (writer.bodyless) {
       // A HEAD request: the head is all that goes out, so stop the producer instead of draining it.
       cancel();
@@ -103,9 +99,9 @@ export async function pumpResponse(response: unknown, writer: SlabWriter, signal
     }
     await writer.end();
   } catch (err) {
-    cancel();
+    cancel(err);
     throw err;
   } finally {
-    signal.removeEventListener('abort', cancel);
+    target.onAbort = null;
   }
 }

@@ -33,7 +33,8 @@ import {
 } from '../pool/index.js';
 import { loadApp, type LoadedApp } from './app-loader.js';
 import { forward } from './report.js';
-import { buildRequest, parseRequestHead } from './request-head.js';
+import { LightRequest } from './light-request.js';
+import { parseRequestHead } from './request-head.js';
 import { pumpResponse } from './response-pump.js';
 import { SlabWriter, type WriterContext } from './slab-writer.js';
 import { UploadStream } from './upload-stream.js';
@@ -41,18 +42,21 @@ import { UploadStream } from './upload-stream.js';
 /** Descriptors handled before the loop yields to the event loop, so app work is not starved by a busy inbox. */
 const BATCH = 64;
 
-interface Exchange {
+/** One request this thread serves. */
+export interface WorkerRequest {
   ref: SlotRef;
+  request: LightRequest;
   writer: SlabWriter;
   upload: UploadStream | null;
-  abort: AbortController;
+  /** Set by the pump while it reads a body stream: cancels it when the request aborts. */
+  onAbort: ((reason: unknown) => void) | null;
 }
 
 export class ServeLoop {
   private readonly ctx: WriterContext;
   private readonly inbox: DescriptorQueue;
   private readonly app: LoadedApp;
-  private readonly exchanges = new Map<number, Exchange>();
+  private readonly exchanges = new Map<number, WorkerRequest>();
   /** Pieces of request heads longer than one slab, by slot. */
   private readonly longHeads = new Map<number, { generation: number; parts: Buffer[] }>();
   private stopping = false;
@@ -129,7 +133,8 @@ export class ServeLoop {
         if (ex !== undefined) {
           const reason = new SlabserveError(codeAt(d.aux));
           ex.upload?.abort(reason);
-          ex.abort.abort(reason);
+          ex.request.abort(reason);
+          ex.onAbort?.(reason);
         }
         return;
       }
@@ -163,7 +168,7 @@ export class ServeLoop {
     }
   }
 
-  private current(d: Descriptor): Exchange | undefined {
+  private current(d: Descriptor): WorkerRequest | undefined {
     const ex = this.exchanges.get(d.slot);
     return ex !== undefined && ex.ref.generation === d.slotGen ? ex : undefined;
   }
@@ -198,38 +203,32 @@ export class ServeLoop {
     const head = parseRequestHead(strings);
     const writer = new SlabWriter(this.ctx, ref, head.method === 'HEAD');
     const upload = head.hasBody ? new UploadStream(this.ctx, ref) : null;
-    const ex: Exchange = { ref, writer, upload, abort: new AbortController() };
+    const request = new LightRequest(head, upload?.stream ?? null);
+    const ex: WorkerRequest = { ref, request, writer, upload, onAbort: null };
     this.exchanges.set(ref.slot, ex);
     // Before the request's last descriptor goes to main, this thread lets go of the request: main may hand the slot to
     // another request as soon as it reads that descriptor.
     writer.onFinish = () => {
       // The writer may see the slot's abort flag (and give up) before this loop reads the REQUEST_ABORT descriptor,
       // which then finds no exchange: fire request.signal here, or the app's abort listeners would never run.
-      if (writer.aborted && !ex.abort.signal.aborted) ex.abort.abort(new SlabserveError('ERR_REQUEST_ABORTED'));
+      if (writer.aborted) ex.request.abort(new SlabserveError('ERR_REQUEST_ABORTED'));
       upload?.dispose();
       if (this.exchanges.get(ref.slot) === ex) this.exchanges.delete(ref.slot);
       if (this.stopping && this.exchanges.size === 0) this.inbox.wakeConsumer();
     };
-    let request: Request;
-    try {
-      request = buildRequest(head, upload?.stream ?? null, ex.abort.signal);
-    } catch (err) {
-      writer.fail(hasCode(err, 'ERR_BAD_REQUEST') ? 'ERR_BAD_REQUEST' : 'ERR_APP_THREW');
-      return;
-    }
-    void this.serve(ex, request);
+    void this.serve(ex);
   }
 
-  private async serve(ex: Exchange, request: Request): Promise<void> {
-    const { writer } = ex;
+  private async serve(ex: WorkerRequest): Promise<void> {
+    const { writer, request } = ex;
     try {
       if (this.app.kind === 'fetch') {
-        const response = await this.app.fetch(request);
-        await pumpResponse(response, writer, ex.abort.signal);
+        const response = await this.app.fetch(request as unknown as Request);
+        await pumpResponse(response, ex);
       } else {
         // A native handler may also answer fetch-style, by returning a Response instead of writing.
-        const returned = await this.app.serve(request, writer);
-        if (returned !== undefined && !writer.finished) await pumpResponse(returned, writer, ex.abort.signal);
+        const returned = await this.app.serve(request as unknown as Request, writer);
+        if (returned !== undefined && !writer.finished) await pumpResponse(returned, ex);
         else if (!writer.finished) await writer.end();
       }
     } catch (err) {

@@ -7,7 +7,7 @@
 import { SlabserveError, type ErrorCode } from '../errors.js';
 import { encodedSize, encodeStrings, FLAG_END, FLAG_MORE, Kind, codeIndex } from '../messages.js';
 import { NO_SLAB, SlabState, type QueueSender, type RequestSlots, type SlabPool, type SlotRef } from '../pool/index.js';
-import { checkHeaders, type HeaderInput } from './header-check.js';
+import { checkHeaders, HAS_CONTENT_LENGTH, HAS_CONTENT_TYPE, type HeaderInput } from './header-check.js';
 import { acquireSlow, acquireSync, tryAcquire } from './slab-credit.js';
 
 /** What every writer on a thread shares. */
@@ -18,6 +18,11 @@ export interface WriterContext {
   owner: number;
 }
 
+
+/** Statuses whose responses never have a body (RFC 9110 §6.4.1). */
+function forbidsBody(status: number): boolean {
+  return status === 204 || status === 304 || (status >= 100 && status < 200);
+}
 
 export class SlabWriter {
   private readonly ctx: WriterContext;
@@ -69,12 +74,23 @@ export class SlabWriter {
 
   /** Sets the status and headers. Invalid names or values (CR, LF, NUL, non-tokens) are refused with ERR_INVALID_HEADER. */
   writeHead(status: number, headers?: HeaderInput): this {
-    if (this.headersSent) throw new SlabserveError('ERR_WRITER_STATE', 'writeHead() was already called');
-    if (!Number.isInteger(status) || status < 100 || status > 999) {
-      throw new SlabserveError('ERR_WRITER_STATE', `status ${status} is not a 3-digit code`);
-    }
-    this.head = [String(status), ...checkHeaders(headers)];
+    this.startHead(status, headers);
     return this;
+  }
+
+  /**
+   * Sends a whole response whose body is in hand (a string goes out as UTF-8): status, headers, then the body, with a
+   * Content-Length (and `defaultType` as Content-Type) unless the headers have their own. Head and body share one slab
+   * when they fit, so a small response leaves this thread as one descriptor.
+   */
+  async respond(status: number, headers: HeaderInput | undefined, body: string | Uint8Array | null, defaultType: string | null): Promise<void> {
+    const head = this.startHead(status, undefined);
+    const bits = checkHeaders(headers, head);
+    const length = body === null ? 0 : typeof body === 'string' ? Buffer.byteLength(body) : body.length;
+    if (defaultType !== null && (bits & HAS_CONTENT_TYPE) === 0) head.push('content-type', defaultType);
+    if (!forbidsBody(status) && (bits & HAS_CONTENT_LENGTH) === 0) head.push('content-length', String(length));
+    if (length > 0 && !forbidsBody(status)) await this.copyIn(body!);
+    await this.end();
   }
 
   /**
@@ -109,30 +125,13 @@ export class SlabWriter {
 
   /** Copies bytes (or a UTF-8 string) into slabs, waiting for credit as needed. */
   async write(chunk: Uint8Array | string): Promise<void> {
-    this.checkOpen();
-    const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
-    if (this.bodyless) {
-      this.bodyBytes += bytes.length;
-      return;
-    }
-    const size = this.ctx.pool.size;
-    let off = 0;
-    while (off < bytes.length) {
-      const wait = this.ensureSpace();
-      if (wait !== null) await wait;
-      const n = Math.min(bytes.length - off, size - this.used);
-      this.ctx.pool.view(this.cur).set(bytes.subarray(off, off + n), this.used);
-      this.used += n;
-      off += n;
-      this.bodyBytes += n;
-      if (this.used === size) this.queueCurrent(false);
-    }
+    await this.copyIn(chunk);
     this.scheduleFlush();
   }
 
   /** Writes the last bytes, if any, and completes the response. */
   async end(chunk?: Uint8Array | string): Promise<void> {
-    if (chunk !== undefined) await this.write(chunk);
+    if (chunk !== undefined) await this.copyIn(chunk);
     this.checkOpen();
     if (this.head === null && !this.headWasQueued) this.head = ['200'];
     if (this.head !== null) {
@@ -164,6 +163,53 @@ export class SlabWriter {
     this.dropCurrent();
     this.finish();
     this.ctx.outbox.send(this.ref.slot, this.ref.generation, NO_SLAB, 0, 0, Kind.RESPONSE_ERROR, codeIndex(code));
+  }
+
+  /** Copies bytes (or a UTF-8 string) into slabs, queueing each slab that fills; schedules nothing. */
+  private async copyIn(chunk: Uint8Array | string): Promise<void> {
+    this.checkOpen();
+    if (this.bodyless) {
+      this.bodyBytes += typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.length;
+      return;
+    }
+    const size = this.ctx.pool.size;
+    if (typeof chunk === 'string') {
+      // Straight into the slab when it fits (the usual small body): no intermediate Buffer.
+      const wait = this.ensureSpace();
+      if (wait !== null) await wait;
+      const room = size - this.used;
+      if (chunk.length * 3 <= room) {
+        const n = this.ctx.pool.view(this.cur).write(chunk, this.used, room, 'utf8');
+        this.used += n;
+        this.bodyBytes += n;
+        if (this.used === size) this.queueCurrent(false);
+        return;
+      }
+      chunk = Buffer.from(chunk);
+    }
+    let off = 0;
+    while (off < chunk.length) {
+      const wait = this.ensureSpace();
+      if (wait !== null) await wait;
+      const n = Math.min(chunk.length - off, size - this.used);
+      this.ctx.pool.view(this.cur).set(chunk.subarray(off, off + n), this.used);
+      this.used += n;
+      off += n;
+      this.bodyBytes += n;
+      if (this.used === size) this.queueCurrent(false);
+    }
+  }
+
+  /** Checks the status and makes the head: [status, name, value, ...], to be filled by the caller. */
+  private startHead(status: number, headers?: HeaderInput): string[] {
+    if (this.headersSent) throw new SlabserveError('ERR_WRITER_STATE', 'writeHead() was already called');
+    if (!Number.isInteger(status) || status < 100 || status > 999) {
+      throw new SlabserveError('ERR_WRITER_STATE', `status ${status} is not a 3-digit code`);
+    }
+    const head = [String(status)];
+    if (headers !== undefined) checkHeaders(headers, head);
+    this.head = head;
+    return head;
   }
 
   private finish(): void {

@@ -4,7 +4,11 @@
 // rejects the task and starts a replacement, and main submits the task again.
 
 import type { ThreadResult, ThreadTask } from '../messages.js';
+import { installLightResponse } from './light-response.js';
 import { ServeLoop } from './serve-loop.js';
+
+// Before any app module loads: its `new Response(...)` makes the light one (see light-response.ts).
+installLightResponse();
 
 export default function serveThread(task: ThreadTask): Promise<ThreadResult> {
   return ServeLoop.start(task);
