@@ -14,7 +14,7 @@ const LINGER_MS = 2000;
 
 /** What the tracker tells a request about its connection. */
 export interface ConnectionHooks {
-  /** The socket closed. A pipelined response that never got the socket hears of it only this way. */
+  /** The response closed, or its socket did (a pipelined response that never got the socket hears only of that). */
   socketClosed(): void;
   /** The parser failed inside this request's body (or it timed out): the error is this request's to answer. */
   bodyError(code: ErrorCode): void;
@@ -77,7 +77,10 @@ export class ConnectionTracker {
     return c;
   }
 
-  /** Follows a request until its response finishes or its socket closes. */
+  /**
+   * Follows a request until its response closes (finished, or the connection went away), and tells its hooks then.
+   * One 'close' listener per response: ServerResponse emits 'close' after 'finish' as well.
+   */
   track(req: IncomingMessage, res: ServerResponse, hooks: ConnectionHooks | null): void {
     const socket = req.socket;
     const c = this.of(socket);
@@ -91,8 +94,10 @@ export class ConnectionTracker {
       if (at >= 0) c.live.splice(at, 1);
       if (c.live.length === 0 && c.pendingError !== null) this.flush(socket, c);
     };
-    res.once('finish', untrack);
-    res.once('close', untrack);
+    res.once('close', () => {
+      untrack();
+      hooks?.socketClosed();
+    });
   }
 
   /**

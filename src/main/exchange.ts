@@ -5,23 +5,35 @@ import type { ErrorCode } from '../errors.js';
 import {
   codeAt,
   codeIndex,
-  decodeStrings,
-  encodedSize,
-  encodeStrings,
+  control,
+  decodeHead,
+  encodeRequestHead,
   FLAG_END,
   FLAG_MORE,
   Kind,
   KIND_MASK,
   REQUEST_HAS_BODY,
-  requestHeadStrings,
-  RESPONSE_HEAD_FIXED,
-} from '../messages.js';
-import { NO_SLAB, type Descriptor, type SlotRef } from '../pool/index.js';
+} from '../protocol.js';
+import type { Descriptor, SlotRef } from '../pool/index.js';
 import type { MainContext } from './main-context.js';
 import type { ConnectionHooks } from './client-errors.js';
 import { ResponseWriter } from './response-writer.js';
 import type { ThreadState } from './thread-supervisor.js';
 import { UploadReader } from './upload-reader.js';
+
+/** Where an exchange stands with its worker. Each comment says what moves it in, and out. */
+export const ExchangeState = {
+  /** In: dispatch, when the thread's inbox arena has no room for the head. Out: the head goes (WITH_WORKER), or the
+   *  client leaves first (WORKER_DONE: no worker ever had it). */
+  HEAD_WAITING: 0,
+  /** In: the head is in the worker's inbox. Out: the worker's last descriptor, or its thread's death. */
+  WITH_WORKER: 1,
+  /** In: the worker let go of the request. Out: RETIRED once the response holds no slab and no credit. */
+  WORKER_DONE: 2,
+  /** In: the slot went back to the pool; nothing of this request is left. */
+  RETIRED: 3,
+} as const;
+export type ExchangeState = (typeof ExchangeState)[keyof typeof ExchangeState];
 
 function hasBody(req: IncomingMessage): boolean {
   const length = req.headers['content-length'];
@@ -35,98 +47,73 @@ export class Exchange implements ConnectionHooks {
   readonly res: ServerResponse;
   readonly writer: ResponseWriter;
   readonly upload: UploadReader | null;
-  /** The worker sent this request's last descriptor, or died. */
-  workerDone = false;
-  /** When the request was dispatched, for the app timeout. */
+  /** When the request was dispatched, for the app timeout and the poller's service time. */
   readonly started = performance.now();
   /** The worker sent anything for the response (a head, an end or an error): the app answered. */
   answered = false;
   /** When the app timeout fired, or 0. */
   timedOutAt = 0;
+  private state: ExchangeState = ExchangeState.HEAD_WAITING;
   private readonly ctx: MainContext;
+  /** The request head as the worker will read it, until it is in the inbox's arena. */
+  private headText: string | null;
+  /** Pieces of a response head longer than one slab. */
   private headParts: Buffer[] | null = null;
-  /**
-   * The request head not yet queued to the worker: its strings (encoded straight into one slab when they fit), or the
-   * bytes still to send of a head longer than a slab; null once all of it is queued.
-   */
-  private head: string[] | Buffer | null = null;
+  /** The client closed the connection before the response was complete. */
   private clientGone = false;
   /** REQUEST_ABORT went to the worker: one is enough, however many reasons follow (timeout, body error, close). */
   private abortSent = false;
-  private closeSeen = false;
   private settled = false;
-  private retired = false;
-  /** Called once the slot may go back: the worker is done and nothing holds a slab or credit. */
-  onRetire: (() => void) | null = null;
+  private readonly onRetire: (ex: Exchange) => void;
 
-  constructor(ctx: MainContext, ref: SlotRef, thread: ThreadState, req: IncomingMessage, res: ServerResponse) {
+  constructor(
+    ctx: MainContext,
+    ref: SlotRef,
+    thread: ThreadState,
+    req: IncomingMessage,
+    res: ServerResponse,
+    onRetire: (ex: Exchange) => void,
+  ) {
     this.ctx = ctx;
     this.ref = ref;
     this.thread = thread;
     this.req = req;
     this.res = res;
-    this.writer = new ResponseWriter(ctx, res, ref.slot, req.method === 'HEAD');
-    this.writer.onSettled = () => {
+    this.onRetire = onRetire;
+    this.writer = new ResponseWriter(ctx, res, ref.slot, req.method === 'HEAD', () => {
       this.settled = true;
       this.maybeRetire();
-    };
+    });
     const body = hasBody(req);
     // A body cut off by the client closing its side ends in res.destroy(): the request is aborted like any other
     // client that left (see UploadReader).
-    const onTruncated = (): void => void this.res.destroy();
     this.upload = body
-      ? new UploadReader(ctx, req, ref, thread.sender, () => this.bodyError('ERR_BODY_TOO_LARGE'), onTruncated)
+      ? new UploadReader(ctx, req, ref, thread.sender, () => this.bodyError('ERR_BODY_TOO_LARGE'), () => void this.res.destroy())
       : null;
-    res.on('close', () => this.onClose());
-    this.head = requestHeadStrings(
-      req.method ?? 'GET',
-      req.url ?? '/',
-      req.httpVersion,
-      req.socket.remoteAddress ?? '',
-      body ? REQUEST_HAS_BODY : 0,
-      req.rawHeaders,
-    );
-    this.sendHead();
+    const flags = body ? REQUEST_HAS_BODY : 0;
+    this.headText = encodeRequestHead(req.method ?? 'GET', req.url ?? '/', req.httpVersion, req.socket.remoteAddress ?? '', flags, req.rawHeaders);
+    // Heads go to a thread in order: behind any that wait for room in its arena.
+    if (thread.headsWaiting.length > 0 || !this.sendHead()) thread.headsWaiting.push(this);
   }
 
-  /** Queues the request head to the worker: one slab, or slab-size pieces flagged MORE for a head longer than that. */
-  private sendHead(): void {
-    const { ctx, ref } = this;
-    while (this.head !== null) {
-      if (this.clientGone || this.workerDone) return;
-      const slab = ctx.acquire(ref.slot);
-      if (slab === NO_SLAB) {
-        ctx.whenSlabFree(() => this.sendHead());
-        return;
-      }
-      let bytes = this.head;
-      if (Array.isArray(bytes)) {
-        const size = encodedSize(bytes);
-        if (size <= ctx.pool.size) {
-          // The common case: encoded once, in place.
-          this.head = null;
-          this.queueHead(slab, encodeStrings(ctx.pool.view(slab), bytes), false);
-          break;
-        }
-        const strings = bytes;
-        bytes = Buffer.allocUnsafe(size);
-        encodeStrings(bytes, strings);
-      }
-      const n = Math.min(bytes.length, ctx.pool.size);
-      bytes.copy(ctx.pool.view(slab), 0, 0, n);
-      this.head = n < bytes.length ? bytes.subarray(n) : null;
-      this.queueHead(slab, n, this.head !== null);
-    }
-    // Only now may the body follow: the worker starts the request from its last head piece.
+  /**
+   * Puts the head in the thread's inbox (its arena, and a descriptor naming it). False when the arena has no room
+   * now: the poller calls again each turn, as the worker frees room. True once the head went, or is not to go.
+   */
+  sendHead(): boolean {
+    if (this.state !== ExchangeState.HEAD_WAITING) return true;
+    const { inbox } = this.thread;
+    const text = this.headText!;
+    const pos = inbox.writeArena(text);
+    if (pos < 0) return false;
+    this.headText = null;
+    this.state = ExchangeState.WITH_WORKER;
+    const { slot, generation } = this.ref;
+    this.thread.sender.send({ slot, slotGen: generation, slab: -1, slabGen: 0, length: text.length, kind: Kind.REQUEST_HEAD, aux: pos, extra: 0 });
+    this.ctx.kick();
+    // Only now may the body follow: the worker starts the request from its head.
     this.upload?.headSent();
-  }
-
-  private queueHead(slab: number, length: number, more: boolean): void {
-    const { ctx, ref } = this;
-    const gen = ctx.pool.generation(slab);
-    ctx.pool.queue(slab, gen, length);
-    const kind = Kind.REQUEST_HEAD | (more ? FLAG_MORE : 0);
-    this.thread.sender.send(ref.slot, ref.generation, slab, gen, length, kind, length);
+    return true;
   }
 
   /** A descriptor from the worker for this request. */
@@ -136,7 +123,10 @@ export class Exchange implements ConnectionHooks {
       this.upload?.credit();
       return;
     }
-    this.answered = true;
+    if (!this.answered) {
+      this.answered = true;
+      this.ctx.noteService((performance.now() - this.started) * 1000);
+    }
     if (d.slab >= 0 && this.writer.finished) {
       // Late: main already answered (an app timeout, a body error) or the client left. Nothing more goes out.
       this.headParts = null;
@@ -160,9 +150,8 @@ export class Exchange implements ConnectionHooks {
 
   private onHead(d: Descriptor): void {
     const { ctx } = this;
-    const bytes = ctx.bytes(d.slab, 0, d.aux);
     if ((d.kind & FLAG_MORE) !== 0 || this.headParts !== null) {
-      (this.headParts ??= []).push(Buffer.from(bytes));
+      (this.headParts ??= []).push(Buffer.from(ctx.bytes(d.slab, 0, d.aux)));
       if ((d.kind & FLAG_MORE) !== 0) {
         this.writer.dropSlab(d.slab, d.slabGen);
         return;
@@ -170,9 +159,13 @@ export class Exchange implements ConnectionHooks {
     }
     const parts = this.headParts;
     this.headParts = null;
-    const strings = decodeStrings(parts === null ? bytes : Buffer.concat(parts));
+    const fields = decodeHead(
+      parts === null ? ctx.pool.view(d.slab).toString('latin1', 0, d.aux) : Buffer.concat(parts).toString('latin1'),
+    );
+    const status = Number(fields[0]);
+    fields.shift();
     try {
-      this.writer.head(Number(strings[0]), strings.slice(RESPONSE_HEAD_FIXED));
+      this.writer.head(status, fields, d.extra);
     } catch {
       // node refused a header the worker let through: never a split response.
       this.writer.dropSlab(d.slab, d.slabGen);
@@ -185,13 +178,19 @@ export class Exchange implements ConnectionHooks {
     this.writer.body(d.slab, d.slabGen, d.aux, d.length - d.aux);
   }
 
+  /** True once the worker let go of the request (its last descriptor came, its thread died, or it never had it). */
+  get workerDone(): boolean {
+    return this.state >= ExchangeState.WORKER_DONE;
+  }
+
   /** Tells the worker to give up on this request (client gone, timeout), and wakes anything it waits on. */
   abortWorker(code: ErrorCode): void {
-    if (this.workerDone || this.abortSent) return;
+    if (this.state !== ExchangeState.WITH_WORKER || this.abortSent) return;
     this.abortSent = true;
     this.ctx.slots.abort(this.ref.slot);
     this.ctx.pool.wakeFreeWaiters();
-    this.thread.sender.send(this.ref.slot, this.ref.generation, -1, 0, 0, Kind.REQUEST_ABORT, codeIndex(code));
+    this.thread.sender.send(control(this.ref.slot, this.ref.generation, Kind.REQUEST_ABORT, codeIndex(code)));
+    this.ctx.kick();
   }
 
   /** The worker thread died: answer 502 if no head went out, else cut the connection. */
@@ -205,7 +204,7 @@ export class Exchange implements ConnectionHooks {
 
   /**
    * The app produced no head within appTimeout: answer 504 now and abort the request (request.signal fires). The
-   * slot stays until the worker lets go of the request, or its thread is terminated (see the server's sweep).
+   * slot stays until the worker lets go of the request, or its thread is terminated (see ThreadWatch).
    */
   timedOut(now: number): void {
     this.timedOutAt = now;
@@ -227,40 +226,32 @@ export class Exchange implements ConnectionHooks {
     this.writer.fail(code);
   }
 
-  /** The connection closed (for a pipelined response still waiting for the socket, the only sign of it). */
+  /** The response's 'close': finished, or the connection went away (for a pipelined response, its only sign). */
   socketClosed(): void {
-    this.onClose();
+    if (this.clientGone || this.state === ExchangeState.RETIRED) return;
+    if (!this.res.writableFinished) {
+      this.clientGone = true;
+      this.abortWorker('ERR_REQUEST_ABORTED');
+      this.upload?.stop();
+      // A worker that never got the head will never answer: the request ends here.
+      if (this.state === ExchangeState.HEAD_WAITING) this.finishWorker();
+    }
+    this.writer.close();
   }
 
   private finishWorker(): void {
     if (this.workerDone) return;
-    this.workerDone = true;
+    this.state = ExchangeState.WORKER_DONE;
+    this.headText = null;
     this.thread.active--;
     this.upload?.stop();
     this.maybeRetire();
   }
 
-  private onClose(): void {
-    if (this.closeSeen) return;
-    this.closeSeen = true;
-    if (!this.res.writableFinished) {
-      this.clientGone = true;
-      this.abortWorker('ERR_REQUEST_ABORTED');
-      this.upload?.stop();
-      if (this.head !== null) {
-        // The worker never got the whole head, so it will never answer: the request ends here. (The abort above
-        // makes it drop any head pieces it holds.)
-        this.head = null;
-        this.finishWorker();
-      }
-    }
-    this.writer.close();
-  }
-
   private maybeRetire(): void {
-    if (this.retired || !this.workerDone || !this.settled) return;
-    this.retired = true;
+    if (this.state !== ExchangeState.WORKER_DONE || !this.settled) return;
+    this.state = ExchangeState.RETIRED;
     this.ctx.slots.retire(this.ref.slot);
-    this.onRetire?.();
+    this.onRetire(this);
   }
 }

@@ -5,6 +5,16 @@ import { NO_SLAB, type RequestSlots, type SlabPool } from '../pool/index.js';
 import type { ResolvedOptions } from './options.js';
 import type { ServerStats } from './stats.js';
 
+/** What the main thread's parts ask of the server as a whole. */
+export interface MainHooks {
+  /** Frees what it can when main itself finds no free slab: copies out what stalled sockets hold. */
+  relieve(): void;
+  /** Something was sent to a worker: the poller should turn soon (it rings the inbox) and poll for the answer. */
+  kick(): void;
+  /** A request got its first answer `us` after it was dispatched (the poller's measure of worth polling). */
+  noteService(us: number): void;
+}
+
 /** The owner id of the main thread in slab tags. */
 export const MAIN_OWNER = 0;
 
@@ -25,15 +35,14 @@ export class MainContext {
   private readonly corked = new Set<ServerResponse>();
   private batching = false;
   private waiting = false;
-  /** Frees what it can when main itself finds no free slab: copies out what stalled sockets hold. */
-  private readonly relieve: () => void;
+  private readonly hooks: MainHooks;
 
-  constructor(pool: SlabPool, slots: RequestSlots, options: ResolvedOptions, stats: ServerStats, relieve: () => void) {
+  constructor(pool: SlabPool, slots: RequestSlots, options: ResolvedOptions, stats: ServerStats, hooks: MainHooks) {
     this.pool = pool;
     this.slots = slots;
     this.options = options;
     this.stats = stats;
-    this.relieve = relieve;
+    this.hooks = hooks;
     this.writeAhead = Math.max(64 * 1024, Math.floor(options.window / 2) * pool.size);
   }
 
@@ -41,6 +50,14 @@ export class MainContext {
   bytes(slab: number, offset: number, length: number): Buffer {
     const v = this.pool.view(slab);
     return offset === 0 && length === v.length ? v : v.subarray(offset, offset + length);
+  }
+
+  kick(): void {
+    this.hooks.kick();
+  }
+
+  noteService(us: number): void {
+    this.hooks.noteService(us);
   }
 
   /** A batch of descriptors begins: writes made until endBatch() are gathered per socket. */
@@ -84,7 +101,7 @@ export class MainContext {
       while (this.slabWaiters.length > 0) {
         // Slabs queued for stalled sockets may be all that is left, and no batch of descriptors may come to spill
         // them (the workers wait too): spill them here, or a request head could wait for ever.
-        if (this.pool.free() === 0) this.relieve();
+        if (this.pool.free() === 0) this.hooks.relieve();
         // Always yield: a retry that loses its slab to a worker comes back to this list, and must not spin.
         if (this.pool.free() === 0 && !this.pool.closed()) await this.pool.waitForFree(50);
         else await new Promise(setImmediate);

@@ -2,16 +2,19 @@
 //
 // Slabs arrive QUEUED from the worker. Main keeps them in its own hands (`pending`) and gives the socket only what it
 // can take now (until node holds writeAhead bytes), so a client that stops reading pins only the few slabs it was
-// last given.
-// Each slab handed to res.write() is WRITING until its callback: that callback, or the response's 'close' for writes
-// whose callback never comes (nodejs/node#36673), frees it, exactly once. Under pool pressure main copies instead:
-// what it writes, and what stalled sockets hold in `pending`, so the pool keeps slabs for everyone else.
+// last given. Each slab handed to res.write() is WRITING until its callback; that callback, or the response's 'close'
+// for writes whose callback never comes (nodejs/node#36673), frees it, exactly once. Under pool pressure main copies
+// instead: what it writes, and what stalled sockets hold in `pending`, so the pool keeps slabs for everyone else.
+//
+// No object or closure is made per write. One socket's write callbacks come in the order of its writes, so the
+// writes in flight are a FIFO of (slab, generation, length) in three arrays, and one callback made with the writer
+// completes the oldest. After 'close' the FIFO is emptied; a callback that comes later finds nothing and does nothing.
 
+import type { ServerResponse } from 'node:http';
 import type { ErrorCode } from '../errors.js';
 import { SlabState } from '../pool/index.js';
 import { writeError } from './error-response.js';
 import type { MainContext } from './main-context.js';
-import type { ServerResponse } from 'node:http';
 
 /** Where a response stands. Descriptors that come after it ended or failed are late: their slabs are dropped. */
 export const ResponseState = {
@@ -38,37 +41,41 @@ interface Piece {
   copy: Buffer | null;
 }
 
-/** A write whose callback has not come yet. slab is -1 for copies, which hold credit but no slab. */
-interface Flight {
-  slab: number;
-  gen: number;
-  length: number;
-  done: boolean;
-}
+/** The slab index of a write that has no slab (a copy): it holds credit only. */
+const COPY = -1;
 
 export class ResponseWriter {
   private readonly ctx: MainContext;
   private readonly res: ServerResponse;
   private readonly slot: number;
   private readonly pending: Piece[] = [];
-  private readonly flights = new Set<Flight>();
+  // The writes in flight, oldest first: [flightHead, flightSlab.length).
+  private readonly flightSlab: number[] = [];
+  private readonly flightGen: number[] = [];
+  private readonly flightLength: number[] = [];
+  private flightHead = 0;
+  /** The one callback every write of this response is given (see the top of the file). */
+  private readonly written: () => void;
   /** No body may go on the wire (HEAD, 204, 304): body slabs are freed unwritten. */
   private bodyless: boolean;
   private declared = -1;
   private queuedBytes = 0;
   private endSeen = false;
+  private draining = false;
+  private settled = false;
   private state: ResponseState = ResponseState.AWAITING_HEAD;
   /** Last time the socket took bytes (a write callback), for the send timeout. */
   lastProgress = 0;
-  /** Called when nothing of this response holds a slab or credit any more. */
-  onSettled: (() => void) | null = null;
+  /** Called once nothing of this response holds a slab or credit any more. */
+  private readonly onSettled: () => void;
 
-  constructor(ctx: MainContext, res: ServerResponse, slot: number, bodyless: boolean) {
+  constructor(ctx: MainContext, res: ServerResponse, slot: number, bodyless: boolean, onSettled: () => void) {
     this.ctx = ctx;
     this.res = res;
     this.slot = slot;
     this.bodyless = bodyless;
-    res.on('drain', () => this.pump());
+    this.onSettled = onSettled;
+    this.written = () => this.completeOldest();
   }
 
   /** True once the response ended, failed or closed: whatever the worker sends after that is dropped. */
@@ -76,24 +83,27 @@ export class ResponseWriter {
     return this.state >= ResponseState.ENDED;
   }
 
+  private get inFlight(): number {
+    return this.flightSlab.length - this.flightHead;
+  }
+
   /** True while slabs or credit are still out: pieces waiting, or writes without their callback. */
   get busy(): boolean {
-    return this.pending.length > 0 || this.flights.size > 0;
+    return this.pending.length > 0 || this.inFlight > 0;
   }
 
   /** True when bytes wait on a socket that takes none: what the send timeout and the spill look at. */
   get stalled(): boolean {
-    return this.flights.size > 0 || (this.pending.length > 0 && this.res.writableNeedDrain);
+    return this.inFlight > 0 || (this.pending.length > 0 && this.res.writableNeedDrain);
   }
 
-  /** Sets status and headers. Throws node's coded error if a header is invalid (the caller answers 500). */
-  head(status: number, headers: string[]): void {
+  /**
+   * Sets status and headers; `declared` is the Content-Length the worker found in them (or -1), so nothing here reads
+   * the head for it. Throws node's coded error if a header is invalid (the caller answers 500).
+   */
+  head(status: number, headers: string[], declared: number): void {
     if (this.state !== ResponseState.AWAITING_HEAD) return;
-    for (let i = 0; i < headers.length; i += 2) {
-      if (headers[i]!.length === 14 && headers[i]!.toLowerCase() === 'content-length') {
-        this.declared = Number(headers[i + 1]);
-      }
-    }
+    this.declared = declared;
     if (status === 204 || status === 304 || status < 200) this.bodyless = true;
     this.res.writeHead(status, headers);
     this.state = ResponseState.SENDING;
@@ -127,17 +137,22 @@ export class ResponseWriter {
   /** Writes pending pieces while the socket takes them, and ends the response after the last. */
   pump(): void {
     const res = this.res;
+    if (this.state !== ResponseState.SENDING) return;
     const ahead = this.ctx.writeAhead;
     // Write while node holds fewer than `ahead` bytes: the kernel usually takes a write at once, and only what it
     // cannot take stays in node's hands (pinning its slabs). writableNeedDrain would stop after every slab larger than
     // the socket's 16 KiB high-water mark, one syscall and one 'drain' per slab. Several ready slabs go out corked, as
     // one writev.
-    if (this.state !== ResponseState.SENDING) return;
     while (this.pending.length > 0 && res.writableLength < ahead) {
       const corked = this.pending.length > 1 && res.socket !== null;
       if (corked) res.cork();
       while (this.pending.length > 0 && res.writableLength < ahead) this.write(this.pending.shift()!);
       if (corked) res.uncork();
+    }
+    if (this.pending.length > 0 && !this.draining) {
+      // The socket is full: go on when it drains (listened for only by responses that ever fill their socket).
+      this.draining = true;
+      res.on('drain', () => this.pump());
     }
     if (this.endSeen && this.pending.length === 0) {
       this.state = ResponseState.ENDED;
@@ -173,9 +188,7 @@ export class ResponseWriter {
     if (!this.res.writableNeedDrain) return;
     for (const p of this.pending) {
       if (p.copy !== null) continue;
-      this.ctx.pool.startWrite(p.slab, p.gen);
-      p.copy = Buffer.from(this.ctx.bytes(p.slab, p.offset, p.length));
-      this.ctx.pool.release(p.slab, p.gen, SlabState.WRITING);
+      p.copy = this.copyOut(p);
       this.ctx.stats.spilledSlabs++;
     }
   }
@@ -187,59 +200,67 @@ export class ResponseWriter {
     this.dropPending();
     // After 'close' the socket's handle is closed: libuv has let go of every buffer, so freeing is safe even for
     // writes whose callback has not run (and for those that never will, nodejs/node#36673).
-    for (const f of this.flights) this.complete(f);
+    while (this.inFlight > 0) this.completeOldest();
     this.settle();
+  }
+
+  /** Frees a QUEUED slab of this response that will never be written, and its credit (bodyless response, closed
+   *  socket, framing error, a late descriptor, a head slab already copied out). */
+  dropSlab(slab: number, gen: number): void {
+    this.ctx.pool.release(slab, gen, SlabState.QUEUED);
+    this.ctx.slots.gaveResponseSlab(this.slot);
   }
 
   private write(p: Piece): void {
     const { ctx, res } = this;
-    let flight: Flight;
     let bytes: Buffer;
+    let slab = COPY;
     if (p.copy !== null) {
       bytes = p.copy;
-      flight = { slab: -1, gen: 0, length: p.length, done: false };
     } else if (ctx.underPressure() || res.socket === null) {
       // One copy: under pressure, or for a pipelined response that does not own the socket yet (node buffers it in
       // the response, where no callback may come before the socket is gone).
-      ctx.pool.startWrite(p.slab, p.gen);
-      bytes = Buffer.from(ctx.bytes(p.slab, p.offset, p.length));
-      ctx.pool.release(p.slab, p.gen, SlabState.WRITING);
+      bytes = this.copyOut(p);
       ctx.stats.copiedWrites++;
-      flight = { slab: -1, gen: 0, length: p.length, done: false };
     } else {
       ctx.pool.startWrite(p.slab, p.gen);
       bytes = ctx.bytes(p.slab, p.offset, p.length);
-      flight = { slab: p.slab, gen: p.gen, length: p.length, done: false };
+      slab = p.slab;
     }
-    this.flights.add(flight);
-    if (this.flights.size === 1) this.lastProgress = performance.now();
+    if (this.inFlight === 0) this.lastProgress = performance.now();
+    this.flightSlab.push(slab);
+    this.flightGen.push(p.gen);
+    this.flightLength.push(p.length);
     ctx.gather(res);
-    res.write(bytes, () => this.completed(flight));
+    res.write(bytes, this.written);
   }
 
-  private completed(flight: Flight): void {
-    if (flight.done) return;
+  /** A copy of a piece's bytes; its slab goes back to the pool now (the credit stays until the copy is written). */
+  private copyOut(p: Piece): Buffer {
+    const { pool } = this.ctx;
+    pool.startWrite(p.slab, p.gen);
+    const copy = Buffer.from(this.ctx.bytes(p.slab, p.offset, p.length));
+    pool.release(p.slab, p.gen, SlabState.WRITING);
+    return copy;
+  }
+
+  /** The oldest write's callback came (or the socket closed): free its slab, if it has one, and its credit. */
+  private completeOldest(): void {
+    if (this.inFlight === 0) return;
+    const i = this.flightHead++;
+    const slab = this.flightSlab[i]!;
+    const length = this.flightLength[i]!;
+    if (slab !== COPY) this.ctx.pool.release(slab, this.flightGen[i]!, SlabState.WRITING);
+    this.ctx.slots.gaveResponseSlab(this.slot);
+    if (this.inFlight === 0) {
+      // Reuse the arrays from the start: they never grow past the window.
+      this.flightSlab.length = this.flightGen.length = this.flightLength.length = this.flightHead = 0;
+    }
+    if (this.state === ResponseState.CLOSED) return;
     this.lastProgress = performance.now();
-    this.ctx.stats.bytesWritten += flight.length;
-    this.complete(flight);
+    this.ctx.stats.bytesWritten += length;
     if (this.pending.length > 0) this.pump();
     this.settle();
-  }
-
-  /** Frees a flight's slab (if it has one) and its credit, once. */
-  private complete(flight: Flight): void {
-    if (flight.done) return;
-    flight.done = true;
-    this.flights.delete(flight);
-    if (flight.slab >= 0) this.ctx.pool.release(flight.slab, flight.gen, SlabState.WRITING);
-    this.ctx.slots.gaveResponseSlab(this.slot);
-  }
-
-  /** Frees a QUEUED slab of this response that will never be written, and its credit (bodyless response, closed
-   *  socket, framing error, a head slab already copied out). */
-  dropSlab(slab: number, gen: number): void {
-    this.ctx.pool.release(slab, gen, SlabState.QUEUED);
-    this.ctx.slots.gaveResponseSlab(this.slot);
   }
 
   /** Frees what waits in main's hands: slabs go back to the pool (spilled copies have none), credit to the request. */
@@ -251,9 +272,8 @@ export class ResponseWriter {
   }
 
   private settle(): void {
-    if (this.busy || this.state < ResponseState.ENDED) return;
-    const settled = this.onSettled;
-    this.onSettled = null;
-    settled?.();
+    if (this.settled || this.busy || this.state < ResponseState.ENDED) return;
+    this.settled = true;
+    this.onSettled();
   }
 }

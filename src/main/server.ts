@@ -4,7 +4,7 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { isForwardedDiagnostic, publish, reportOf } from '../diagnostics.js';
 import { hasCode, SlabserveError, type ErrorCode } from '../errors.js';
-import { Kind, KIND_MASK } from '../messages.js';
+import { Kind, KIND_MASK, mainDoorbell } from '../protocol.js';
 import { createPoolMemory, RequestSlots, SlabPool, SlabState, type Descriptor } from '../pool/index.js';
 import { ConnectionTracker, type ConnectionHooks } from './client-errors.js';
 import { writeError } from './error-response.js';
@@ -14,7 +14,7 @@ import { within } from './deadline.js';
 import { createHttpFront } from './http-front.js';
 import { MainContext, MAIN_OWNER } from './main-context.js';
 import { resolveOptions, type ResolvedOptions, type ServerOptions } from './options.js';
-import { OutboxReader } from './outbox-reader.js';
+import { OutboxPoller } from './outbox-poller.js';
 import { checkRequest } from './request-guard.js';
 import { ServerStats, type StatsSnapshot } from './stats.js';
 import { ThreadSupervisor, type ThreadState } from './thread-supervisor.js';
@@ -36,7 +36,7 @@ class ServerCore implements SlabServer {
   private readonly http: Server;
   private readonly supervisor: ThreadSupervisor;
   private readonly watch: ThreadWatch;
-  private readonly readers: OutboxReader[];
+  private readonly poller: OutboxPoller;
   /** Exchanges by slot. */
   private readonly bySlot: (Exchange | undefined)[];
   private readonly live = new Set<Exchange>();
@@ -62,12 +62,16 @@ class ServerCore implements SlabServer {
       // Room for every slab plus a control descriptor or two per request: a ring is rarely full. When one is (a thread
       // stuck on the CPU while heads and aborts pile up), QueueSender keeps the rest in order until it has room.
       queueCapacity: options.slabCount + 2 * options.maxInflight + 64,
+      // Room for four of the largest heads node's parser lets through (maxHeaderSize + maxUrlLength), and more.
+      arenaBytes: Math.max(256 * 1024, 4 * (options.maxHeaderSize + options.maxUrlLength + 1024)),
     });
     const stats = new ServerStats();
     stats.observeGc();
-    this.ctx = new MainContext(new SlabPool(memory, MAIN_OWNER), new RequestSlots(memory), options, stats, () =>
-      this.spillStalled(),
-    );
+    this.ctx = new MainContext(new SlabPool(memory, MAIN_OWNER), new RequestSlots(memory), options, stats, {
+      relieve: () => this.spillStalled(),
+      kick: () => this.poller.kick(),
+      noteService: (us) => this.poller.noteService(us),
+    });
     this.bySlot = new Array(options.maxInflight);
     this.ready = new Promise((resolve, reject) => {
       this.markReady = resolve;
@@ -83,19 +87,20 @@ class ServerCore implements SlabServer {
         if (isForwardedDiagnostic(message)) publish(message.slabserveDiagnostic, message.event);
       },
       onAvailable: () => this.dispatchWaiting(),
+      ringLater: () => this.poller.kick(),
     });
     this.watch = new ThreadWatch(this.supervisor, options, stats);
-    this.readers = this.supervisor.threads.map(
-      (thread) =>
-        new OutboxReader(
-          thread.outbox,
-          (d) => this.route(thread, d),
-          (err, d) => this.onRouteError(thread, err, d),
-          () => this.ctx.beginBatch(),
-          () => this.afterBatch(),
-          () => thread.active > 0,
-        ),
-    );
+    const threads = this.supervisor.threads;
+    this.poller = new OutboxPoller(threads, mainDoorbell(memory), {
+      route: (thread, d) => this.route(thread, d),
+      onError: (thread, err, d) => this.onRouteError(thread, err, d),
+      beforeBatch: () => this.ctx.beginBatch(),
+      afterBatch: () => this.afterBatch(),
+      expecting: () => this.live.size > 0 || this.watch.drainingCount > 0,
+      eachTurn: () => {
+        for (const t of threads) while (t.headsWaiting.length > 0 && t.headsWaiting[0]!.sendHead()) t.headsWaiting.shift();
+      },
+    });
     this.http = createHttpFront(options, {
       request: (req, res, expectsContinue) => this.onRequest(req, res, expectsContinue),
       expectationFailed: (req, res) => {
@@ -157,7 +162,7 @@ class ServerCore implements SlabServer {
   /** Stops the threads (terminating those still running at `deadline`) and the pool. Also after a failed start. */
   async abandon(deadline = Infinity): Promise<void> {
     clearInterval(this.sweep);
-    for (const r of this.readers) r.stop();
+    this.poller.stop();
     this.ctx.pool.close();
     await this.supervisor.stop(deadline);
     this.ctx.stats.stop();
@@ -257,11 +262,10 @@ class ServerCore implements SlabServer {
     const ref = this.ctx.slots.open(this.options.window);
     if (ref === null) return false;
     thread.active++;
-    const ex = new Exchange(this.ctx, ref, thread, req, res);
+    const ex = new Exchange(this.ctx, ref, thread, req, res, (done) => this.onRetire(done));
     this.bySlot[ref.slot] = ex;
     this.live.add(ex);
     this.byRequest.set(req, ex);
-    ex.onRetire = () => this.onRetire(ex);
     return true;
   }
 
@@ -352,9 +356,8 @@ class ServerCore implements SlabServer {
 
   /** The thread that ran `thread`'s loop has exited (see ThreadSupervisor): clean up after it. */
   private onThreadDeath(thread: ThreadState, error: unknown, threadId: number): void {
-    const reader = this.readers[thread.owner - 1]!;
     this.watch.forget(thread);
-    const requests = cleanUpAfterThread(this.ctx.pool, thread, reader, this.live);
+    const requests = cleanUpAfterThread(this.ctx.pool, thread, () => this.poller.drainNow(thread), this.live);
     publish('slabserve:thread-death', { owner: thread.owner, threadId, error: reportOf(error), requests });
   }
 }

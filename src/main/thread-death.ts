@@ -3,7 +3,6 @@
 import { emptyDescriptor, SlabState, type SlabPool } from '../pool/index.js';
 import type { Exchange } from './exchange.js';
 import { MAIN_OWNER } from './main-context.js';
-import type { OutboxReader } from './outbox-reader.js';
 import type { ThreadState } from './thread-supervisor.js';
 
 /**
@@ -13,8 +12,8 @@ import type { ThreadState } from './thread-supervisor.js';
  * and before a new loop is submitted, so no other thread touches these slabs and queues meanwhile. Returns how many
  * requests the thread took down with it.
  */
-export function cleanUpAfterThread(pool: SlabPool, thread: ThreadState, reader: OutboxReader, live: Set<Exchange>): number {
-  reader.drainNow();
+export function cleanUpAfterThread(pool: SlabPool, thread: ThreadState, drain: () => void, live: Set<Exchange>): number {
+  drain();
   pool.reclaim(thread.owner);
   const d = emptyDescriptor();
   while (thread.inbox.pop(d)) {
@@ -27,7 +26,9 @@ export function cleanUpAfterThread(pool: SlabPool, thread: ThreadState, reader: 
   }
   const orphaned = new Set<number>();
   for (const ex of live) if (ex.thread === thread && !ex.workerDone) orphaned.add(ex.ref.slot);
-  // Upload and head slabs the thread had taken from its inbox but not freed: main filled them (owner 0).
+  // Requests whose heads still wait for room in the arena are answered with the rest (they were this thread's).
+  thread.headsWaiting.length = 0;
+  // Upload slabs the thread had taken from its inbox but not freed: main filled them (owner 0).
   for (let i = 0; i < pool.count; i++) {
     const h = pool.header(i);
     if (h.owner === MAIN_OWNER && (h.state === 'QUEUED' || h.state === 'WRITING') && orphaned.has(h.slot)) {

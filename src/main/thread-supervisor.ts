@@ -14,7 +14,7 @@ import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import type { Worker } from 'node:worker_threads';
 import { Piscina } from 'piscina';
-import { inboxOf, Kind, outboxOf, type ThreadResult, type ThreadTask } from '../messages.js';
+import { control, inboxOf, Kind, mainDoorbell, outboxOf, type ThreadResult, type ThreadTask } from '../protocol.js';
 import { DescriptorQueue, QueueSender, type PoolMemory } from '../pool/index.js';
 import { within } from './deadline.js';
 
@@ -33,6 +33,8 @@ export interface ThreadState {
   accepting: boolean;
   /** True once a replacement could not load the app: the thread takes no requests for good. */
   down: boolean;
+  /** Requests dispatched here whose heads wait for room in the inbox's arena, in order. */
+  headsWaiting: { sendHead(): boolean }[];
 }
 
 export interface SupervisorOptions {
@@ -50,6 +52,8 @@ export interface SupervisorOptions {
   onLoadError: (thread: ThreadState, result: NonNullable<ThreadResult>) => void;
   /** A message a worker posted to its parent (the worker side's diagnostics). */
   onMessage?: (message: unknown) => void;
+  /** Arranges for each thread's sender.ring() to be called soon (main's poller turn). */
+  ringLater: () => void;
   /** A thread accepts requests again (its replacement was submitted): requests waiting for one may go. */
   onAvailable?: () => void;
 }
@@ -84,18 +88,21 @@ export class ThreadSupervisor {
     this.piscina.on('error', () => {});
     this.piscina.on('workerCreate', (created: { id: number }) => this.track(created.id));
     if (options.onMessage) this.piscina.on('message', options.onMessage);
+    const bell = mainDoorbell(memory);
     for (let owner = 1; owner <= options.threads; owner++) {
       const inbox = new DescriptorQueue(memory, inboxOf(owner));
       const thread: ThreadState = {
         owner,
         inbox,
-        sender: new QueueSender(inbox),
-        outbox: new DescriptorQueue(memory, outboxOf(owner)),
+        // Main rings each inbox once per turn of its event loop, for all it sent in that turn (see OutboxPoller).
+        sender: new QueueSender(inbox, options.ringLater),
+        outbox: new DescriptorQueue(memory, outboxOf(owner), bell),
         active: 0,
         running: Promise.resolve(),
         restarts: 0,
         accepting: true,
         down: false,
+        headsWaiting: [],
       };
       this.threads.push(thread);
       this.submit(thread);
@@ -135,7 +142,10 @@ export class ThreadSupervisor {
    */
   async stop(deadline = Infinity): Promise<void> {
     this.stopping = true;
-    for (const t of this.threads) t.sender.send(0, 0, -1, 0, 0, Kind.STOP, 0);
+    for (const t of this.threads) {
+      t.sender.send(control(0, 0, Kind.STOP));
+      t.sender.ring();
+    }
     await within(Promise.allSettled(this.threads.map((t) => t.running)), deadline);
     await this.piscina.destroy();
   }

@@ -8,7 +8,7 @@
 // least APP_GRACE_MS) after it was drained, whichever comes first. Either way piscina replaces it, and only the stuck requests are lost with it.
 
 import { publish } from '../diagnostics.js';
-import { Kind } from '../messages.js';
+import { control, Kind } from '../protocol.js';
 import type { Exchange } from './exchange.js';
 import type { ResolvedOptions } from './options.js';
 import type { ServerStats } from './stats.js';
@@ -88,7 +88,7 @@ export class ThreadWatch {
     const drain: Drain = { since: now, pingAt: now, answered: false, terminated: false };
     this.draining.set(thread, drain);
     thread.accepting = false;
-    thread.sender.send(0, 0, -1, 0, 0, Kind.PING, 0);
+    thread.sender.send(control(0, 0, Kind.PING));
     return drain;
   }
 

@@ -5,7 +5,7 @@
 // request, so the socket stops being read; the worker's UPLOAD_CREDIT, or a freed slab, resumes it.
 
 import type { IncomingMessage } from 'node:http';
-import { Kind } from '../messages.js';
+import { control, Kind } from '../protocol.js';
 import { NO_SLAB, type QueueSender, type SlotRef } from '../pool/index.js';
 import type { MainContext } from './main-context.js';
 
@@ -117,11 +117,11 @@ export class UploadReader {
       const gen = ctx.pool.generation(slab);
       ctx.pool.queue(slab, gen, n);
       ctx.slots.tookUploadSlab(ref.slot);
-      this.sender.send(ref.slot, ref.generation, slab, gen, n, Kind.REQUEST_BODY, 0);
+      this.sender.send({ slot: ref.slot, slotGen: ref.generation, slab, slabGen: gen, length: n, kind: Kind.REQUEST_BODY, aux: 0, extra: 0 });
     }
     if (this.ended && !this.endSent) {
       this.endSent = true;
-      this.sender.send(ref.slot, ref.generation, -1, 0, 0, Kind.REQUEST_END, 0);
+      this.sender.send(control(ref.slot, ref.generation, Kind.REQUEST_END));
     }
     if (!this.ended) this.req.resume();
   }

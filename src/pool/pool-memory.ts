@@ -6,6 +6,7 @@ import {
   G_CLOSED,
   G_FREE,
   G_LOW_WATER,
+  G_ARENA_BYTES,
   G_QUEUE_CAP,
   G_QUEUE_COUNT,
   G_SLAB_COUNT,
@@ -56,7 +57,11 @@ export function checkDimensions(d: PoolDimensions): PoolDimensions {
   if (d.slabSize * d.slabCount > 2 ** 32) {
     throw new SlabserveError('ERR_INVALID_OPTION', `the pool (slabSize × slabCount) must be at most 4 GiB`);
   }
-  return { ...d, queueCapacity: nextPowerOfTwo(d.queueCapacity) };
+  const arena = d.arenaBytes ?? 0;
+  if (!Number.isInteger(arena) || arena < 0 || arena > 2 ** 28) {
+    throw new SlabserveError('ERR_INVALID_OPTION', `arenaBytes must be an integer from 0 to ${2 ** 28}, got ${arena}`);
+  }
+  return { ...d, queueCapacity: nextPowerOfTwo(d.queueCapacity), arenaBytes: arena === 0 ? 0 : nextPowerOfTwo(arena) };
 }
 
 /** Allocates a pool's memory. Every slab starts FREE at generation 0, so a zeroed buffer is a valid pool. */
@@ -74,6 +79,7 @@ export function createPoolMemory(dimensions: PoolDimensions): PoolMemory {
   control[G_SLOT_COUNT] = d.slotCount;
   control[G_QUEUE_COUNT] = d.queueCount;
   control[G_QUEUE_CAP] = d.queueCapacity;
+  control[G_ARENA_BYTES] = layout.arenaBytes;
   control[G_FREE] = d.slabCount;
   control[G_LOW_WATER] = d.slabCount;
   control[G_CLOSED] = 0;

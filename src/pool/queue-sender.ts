@@ -1,25 +1,49 @@
-// The producer's end of a descriptor queue, with a backlog for the moment the ring is full (both threads).
+// The producer's end of a descriptor queue: a backlog for the moment the ring is full, and when to ring (both threads).
 //
 // Rings are sized for every slab plus a few control descriptors per request, so a full ring is rare, but it is not
-// impossible (a consumer thread stuck on the CPU while aborts and heads pile up): then descriptors wait here, in
+// impossible (a consumer thread stuck on the CPU while heads and aborts pile up): then descriptors wait here, in
 // order, and a timer retries until the consumer has made room.
+//
+// Ringing the consumer's doorbell costs the producer an Atomics.notify whenever the consumer sleeps. A sender made
+// with a `ringLater` function does not ring on each send: the first send after a ring calls ringLater, which must see
+// to it that ring() is called soon (main's poller does, once per turn of its event loop), so a sleeping worker is
+// woken once for all that was sent to it in that turn.
 
 import type { Descriptor, DescriptorQueue } from './descriptor-queue.js';
+import { copyDescriptor } from './descriptor-queue.js';
 
 export class QueueSender {
-  private readonly queue: DescriptorQueue;
+  readonly queue: DescriptorQueue;
   private backlog: Descriptor[] = [];
   private retrying = false;
+  private readonly ringLater: (() => void) | null;
+  /** Something was sent since the last ring() (ringLater senders only). */
+  private owed = false;
 
-  constructor(queue: DescriptorQueue) {
+  constructor(queue: DescriptorQueue, ringLater: (() => void) | null = null) {
     this.queue = queue;
+    this.ringLater = ringLater;
   }
 
-  /** Sends one descriptor. Order is kept: once anything waits in the backlog, later sends queue behind it. */
-  send(slot: number, slotGen: number, slab: number, slabGen: number, length: number, kind: number, aux: number): void {
-    if (this.backlog.length === 0 && this.queue.push(slot, slotGen, slab, slabGen, length, kind, aux)) return;
-    this.backlog.push({ slot, slotGen, slab, slabGen, length, kind, aux });
-    this.scheduleRetry();
+  /** Sends one descriptor (copied if it must wait). Order is kept: once anything waits, later sends queue behind it. */
+  send(d: Descriptor): void {
+    if (this.backlog.length > 0 || !this.queue.push(d)) {
+      this.backlog.push(copyDescriptor(d));
+      this.scheduleRetry();
+      return;
+    }
+    if (this.ringLater === null) this.queue.doorbell.ring();
+    else if (!this.owed) {
+      this.owed = true;
+      this.ringLater();
+    }
+  }
+
+  /** Rings the consumer if anything was sent since the last ring (for ringLater senders). */
+  ring(): void {
+    if (!this.owed) return;
+    this.owed = false;
+    this.queue.doorbell.ring();
   }
 
   /**
@@ -37,11 +61,9 @@ export class QueueSender {
     this.retrying = true;
     setTimeout(() => {
       this.retrying = false;
-      while (this.backlog.length > 0) {
-        const p = this.backlog[0]!;
-        if (!this.queue.push(p.slot, p.slotGen, p.slab, p.slabGen, p.length, p.kind, p.aux)) break;
-        this.backlog.shift();
-      }
+      while (this.backlog.length > 0 && this.queue.push(this.backlog[0]!)) this.backlog.shift();
+      // Whatever went in now was never rung for.
+      this.queue.doorbell.ring();
       if (this.backlog.length > 0) this.scheduleRetry();
     }, 1);
   }

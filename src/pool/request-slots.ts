@@ -19,7 +19,7 @@ import {
   R_WINDOW,
   slotAt,
 } from './slab-layout.js';
-import { enterWait, leaveWait, wake, wakeAll, waitAsync, waitSync } from './wake.js';
+import { enterWait, leaveWait, wake, waitAsync, waitSync } from './wake.js';
 
 /** R_FLAGS bits. Set by main with Atomics.or; never cleared until the slot is reused. */
 export const SLOT_ABORTED = 1;
@@ -86,7 +86,9 @@ export class RequestSlots {
   abort(slot: number): void {
     const at = this.at(slot);
     Atomics.or(this.control, at + R_FLAGS, SLOT_ABORTED);
-    wakeAll(this.control, at + R_WAKE);
+    // Only a waiter needs the notify (retire() aborts every finished request): one that counts itself in after this
+    // check reads the flag before it waits (enterWait), so it cannot miss the abort.
+    wake(this.control, at + R_WAKE, at + R_WAITERS);
   }
 
   // ---- counters, moved by whichever thread takes or gives back a slab ----

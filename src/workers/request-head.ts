@@ -1,7 +1,7 @@
-// Turns a decoded request head into a web Request (worker thread).
+// A request head as the worker reads it from its inbox's arena, and the URL it stands for (worker thread).
 
 import { SlabserveError } from '../errors.js';
-import { REQUEST_HAS_BODY, REQUEST_HEAD_FIXED } from '../messages.js';
+import { decodeHead, REQUEST_HAS_BODY, REQUEST_HEAD_FIXED } from '../protocol.js';
 
 export interface RequestHead {
   method: string;
@@ -13,7 +13,9 @@ export interface RequestHead {
   raw: string[];
 }
 
-export function parseRequestHead(strings: string[]): RequestHead {
+/** Reads a head text main wrote (see encodeRequestHead). */
+export function parseRequestHead(text: string): RequestHead {
+  const strings = decodeHead(text);
   if (strings.length < REQUEST_HEAD_FIXED) throw new SlabserveError('ERR_BAD_REQUEST', 'short request head');
   return {
     method: strings[0]!,

@@ -5,7 +5,7 @@
 // free slab, it waits (asynchronously, so other requests on this thread go on) and never fails.
 
 import { SlabserveError, type ErrorCode } from '../errors.js';
-import { encodedSize, encodeStrings, FLAG_END, FLAG_MORE, Kind, codeIndex } from '../messages.js';
+import { codeIndex, encodeResponseHead, FLAG_END, FLAG_MORE, Kind } from '../protocol.js';
 import { NO_SLAB, SlabState, type QueueSender, type RequestSlots, type SlabPool, type SlotRef } from '../pool/index.js';
 import { checkHeaders, HAS_CONTENT_LENGTH, HAS_CONTENT_TYPE, type HeaderInput } from './header-check.js';
 import { acquireSlow, acquireSync, tryAcquire } from './slab-credit.js';
@@ -18,6 +18,22 @@ export interface WriterContext {
   owner: number;
 }
 
+
+/** Bytes a head's fields take as a head text (latin1, one byte per char, LF between fields). */
+function headSize(fields: readonly string[]): number {
+  let n = fields.length - 1;
+  for (const f of fields) n += f.length;
+  return n;
+}
+
+/** The Content-Length among a head's fields (the last one, as node:http would send them all), or -1. */
+function declaredLength(fields: readonly string[]): number {
+  let declared = -1;
+  for (let i = 1; i < fields.length; i += 2) {
+    if (fields[i]!.length === 14 && fields[i]!.toLowerCase() === 'content-length') declared = Number(fields[i + 1]);
+  }
+  return Number.isSafeInteger(declared) && declared >= 0 ? declared : -1;
+}
 
 /** Statuses whose responses never have a body (RFC 9110 §6.4.1). */
 function forbidsBody(status: number): boolean {
@@ -33,18 +49,22 @@ export class SlabWriter {
   private curGen = 0;
   private used = 0;
   private headInSlab = 0;
+  /** The head's fields ([status, name, value, ...]) until they are placed in a slab. */
   private head: string[] | null = null;
+  /** The Content-Length the head declares, or -1: it travels with the head, so main never reads the head for it. */
+  private declared = -1;
   private headWasQueued = false;
   private ended = false;
-  /** Runs once, right before the request's last descriptor goes to main (set by the serve loop). */
-  onFinish: (() => void) | null = null;
+  /** Runs once, right before the request's last descriptor goes to main. */
+  private onFinish: (() => void) | null;
   private flushScheduled = false;
   private bodyBytes = 0;
 
-  constructor(ctx: WriterContext, ref: SlotRef, bodyless: boolean) {
+  constructor(ctx: WriterContext, ref: SlotRef, bodyless: boolean, onFinish: () => void) {
     this.ctx = ctx;
     this.ref = ref;
     this.bodyless = bodyless;
+    this.onFinish = onFinish;
   }
 
   /** True once writeHead() was called (the head goes out with the first slab). */
@@ -88,7 +108,10 @@ export class SlabWriter {
     const bits = checkHeaders(headers, head);
     const length = body === null ? 0 : typeof body === 'string' ? Buffer.byteLength(body) : body.length;
     if (defaultType !== null && (bits & HAS_CONTENT_TYPE) === 0) head.push('content-type', defaultType);
-    if (!forbidsBody(status) && (bits & HAS_CONTENT_LENGTH) === 0) head.push('content-length', String(length));
+    if (!forbidsBody(status) && (bits & HAS_CONTENT_LENGTH) === 0) {
+      head.push('content-length', String(length));
+      this.declared = length;
+    } else if ((bits & HAS_CONTENT_LENGTH) !== 0) this.declared = declaredLength(head);
     if (length > 0 && !forbidsBody(status)) await this.copyIn(body!);
     await this.end();
   }
@@ -141,11 +164,8 @@ export class SlabWriter {
     }
     this.ended = true;
     this.finish();
-    if (this.cur !== NO_SLAB) {
-      this.queueCurrent(true);
-    } else {
-      this.ctx.outbox.send(this.ref.slot, this.ref.generation, NO_SLAB, 0, 0, Kind.RESPONSE_END, 0);
-    }
+    if (this.cur !== NO_SLAB) this.queueCurrent(true);
+    else this.sendControl(Kind.RESPONSE_END, 0);
   }
 
   /** Sends what the current slab holds now instead of when it fills (for streams that pause). */
@@ -162,7 +182,12 @@ export class SlabWriter {
     this.ended = true;
     this.dropCurrent();
     this.finish();
-    this.ctx.outbox.send(this.ref.slot, this.ref.generation, NO_SLAB, 0, 0, Kind.RESPONSE_ERROR, codeIndex(code));
+    this.sendControl(Kind.RESPONSE_ERROR, codeIndex(code));
+  }
+
+  private sendControl(kind: number, aux: number): void {
+    const { slot, generation } = this.ref;
+    this.ctx.outbox.send({ slot, slotGen: generation, slab: NO_SLAB, slabGen: 0, length: 0, kind, aux, extra: 0 });
   }
 
   /** Copies bytes (or a UTF-8 string) into slabs, queueing each slab that fills; schedules nothing. */
@@ -207,7 +232,9 @@ export class SlabWriter {
       throw new SlabserveError('ERR_WRITER_STATE', `status ${status} is not a 3-digit code`);
     }
     const head = [String(status)];
-    if (headers !== undefined) checkHeaders(headers, head);
+    if (headers !== undefined && (checkHeaders(headers, head) & HAS_CONTENT_LENGTH) !== 0) {
+      this.declared = declaredLength(head);
+    }
     this.head = head;
     return head;
   }
@@ -245,7 +272,7 @@ export class SlabWriter {
   private ensureSlab(): Promise<void> | null {
     if (this.cur !== NO_SLAB) return null;
     if (this.head === null && !this.headWasQueued) this.head = ['200'];
-    if (this.head !== null && encodedSize(this.head) > this.ctx.pool.size) return this.placeLongHead();
+    if (this.head !== null && headSize(this.head) > this.ctx.pool.size) return this.placeLongHead();
     const i = tryAcquire(this.ctx, this.ref);
     if (i === NO_SLAB) return acquireSlow(this.ctx, this.ref).then((slab) => this.adopt(slab));
     this.adopt(i);
@@ -267,15 +294,15 @@ export class SlabWriter {
     this.used = 0;
     this.headInSlab = 0;
     if (this.head !== null) {
-      this.used = this.headInSlab = encodeStrings(this.ctx.pool.view(slab), this.head);
+      const text = encodeResponseHead(this.head);
+      this.used = this.headInSlab = this.ctx.pool.view(slab).write(text, 0, text.length, 'latin1');
       this.head = null;
     }
   }
 
   /** A head larger than a slab goes out in slab-size pieces flagged MORE; its last piece starts the body slab. */
   private async placeLongHead(): Promise<void> {
-    const bytes = Buffer.allocUnsafe(encodedSize(this.head!));
-    encodeStrings(bytes, this.head!);
+    const bytes = Buffer.from(encodeResponseHead(this.head!), 'latin1');
     this.head = null;
     const size = this.ctx.pool.size;
     let off = 0;
@@ -284,7 +311,7 @@ export class SlabWriter {
       this.ctx.pool.view(slab).set(bytes.subarray(off, off + size), 0);
       const gen = this.ctx.pool.generation(slab);
       this.ctx.pool.queue(slab, gen, size);
-      this.ctx.outbox.send(this.ref.slot, this.ref.generation, slab, gen, size, Kind.RESPONSE_HEAD | FLAG_MORE, size);
+      this.sendSlab(slab, gen, size, Kind.RESPONSE_HEAD | FLAG_MORE, size);
     }
     const slab = await acquireSlow(this.ctx, this.ref);
     this.cur = slab;
@@ -295,7 +322,7 @@ export class SlabWriter {
 
   private placeHeadSync(): void {
     if (this.head === null) return;
-    if (encodedSize(this.head) > this.ctx.pool.size) {
+    if (headSize(this.head) > this.ctx.pool.size) {
       throw new SlabserveError('ERR_WRITER_STATE', 'a head larger than one slab needs the async writer');
     }
     this.adopt(acquireSync(this.ctx, this.ref));
@@ -313,7 +340,13 @@ export class SlabWriter {
     const aux = this.headInSlab;
     this.headInSlab = 0;
     this.ctx.pool.queue(slab, gen, length);
-    this.ctx.outbox.send(this.ref.slot, this.ref.generation, slab, gen, length, kind | (end ? FLAG_END : 0), aux);
+    this.sendSlab(slab, gen, length, kind | (end ? FLAG_END : 0), aux);
+  }
+
+  /** A slab's descriptor; a head carries the declared Content-Length with it. */
+  private sendSlab(slab: number, slabGen: number, length: number, kind: number, aux: number): void {
+    const { slot, generation } = this.ref;
+    this.ctx.outbox.send({ slot, slotGen: generation, slab, slabGen, length, kind, aux, extra: this.declared });
   }
 
   /** Frees the slab being filled: the request is gone, so its bytes will never be sent. */

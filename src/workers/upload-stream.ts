@@ -5,7 +5,7 @@
 // copy is required: web streams refuse views of a SharedArrayBuffer.
 
 import { SlabserveError } from '../errors.js';
-import { Kind } from '../messages.js';
+import { Kind } from '../protocol.js';
 import { SlabState, type SlotRef } from '../pool/index.js';
 import type { WriterContext } from './slab-writer.js';
 
@@ -99,7 +99,8 @@ export class UploadStream {
     pool.release(piece.slab, piece.gen, from);
     const owned = slots.gaveUploadSlab(this.ref.slot);
     if (owned === slots.window(this.ref.slot) - 1) {
-      outbox.send(this.ref.slot, this.ref.generation, -1, 0, 0, Kind.UPLOAD_CREDIT, 0);
+      const { slot, generation } = this.ref;
+      outbox.send({ slot, slotGen: generation, slab: -1, slabGen: 0, length: 0, kind: Kind.UPLOAD_CREDIT, aux: 0, extra: 0 });
     }
   }
 

@@ -3,7 +3,7 @@
 // Main submits one task per thread; it resolves only when main asks the loop to stop. If the thread dies, piscina
 // rejects the task and starts a replacement, and main submits the task again.
 
-import type { ThreadResult, ThreadTask } from '../messages.js';
+import type { ThreadResult, ThreadTask } from '../protocol.js';
 import { installLightResponse } from './light-response.js';
 import { ServeLoop } from './serve-loop.js';
 

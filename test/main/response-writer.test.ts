@@ -29,7 +29,11 @@ afterEach(() => {
 async function rig(): Promise<Rig> {
   const options = resolveOptions({ app: 'file:///unused.js', slabSize: 4096, slabCount: 8, window: 4, maxInflight: 2 });
   const memory = createPoolMemory({ slabSize: 4096, slabCount: 8, slotCount: 2, queueCount: 2, queueCapacity: 16 });
-  const ctx = new MainContext(new SlabPool(memory, 0), new RequestSlots(memory), options, new ServerStats(), () => {});
+  const ctx = new MainContext(new SlabPool(memory, 0), new RequestSlots(memory), options, new ServerStats(), {
+    relieve: () => {},
+    kick: () => {},
+    noteService: () => {},
+  });
   let gotRes!: (res: ServerResponse) => void;
   const response = new Promise<ServerResponse>((resolve) => (gotRes = resolve));
   const server = createServer((_req, res) => gotRes(res));
@@ -57,11 +61,11 @@ describe('the response writer', () => {
     const errors: Error[] = [];
     res.on('error', (err) => errors.push(err));
     const ref = ctx.slots.open(4)!;
-    const writer = new ResponseWriter(ctx, res, ref.slot, false);
+    const writer = new ResponseWriter(ctx, res, ref.slot, false, () => {});
     writer.fail('ERR_APP_TIMEOUT');
 
     const body = queuedSlab(ctx, ref.slot, 'late body');
-    expect(() => writer.head(200, ['content-length', '9'])).not.toThrow();
+    expect(() => writer.head(200, ['content-length', '9'], 9)).not.toThrow();
     writer.body(body.slab, body.gen, 0, body.length);
 
     const answer = await conn.nextResponse();

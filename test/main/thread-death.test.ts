@@ -3,9 +3,8 @@
 
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { cleanUpAfterThread } from '../../src/main/thread-death.js';
-import type { OutboxReader } from '../../src/main/outbox-reader.js';
 import type { ThreadState } from '../../src/main/thread-supervisor.js';
-import { inboxOf, Kind, outboxOf } from '../../src/messages.js';
+import { inboxOf, Kind, outboxOf } from '../../src/protocol.js';
 import { createPoolMemory, DescriptorQueue, emptyDescriptor, QueueSender, SlabPool } from '../../src/pool/index.js';
 
 afterEach(() => {
@@ -24,17 +23,18 @@ describe('cleaning up after a dead thread', () => {
       sender: new QueueSender(inbox),
       outbox: new DescriptorQueue(memory, outboxOf(1)),
       active: 0,
+      headsWaiting: [],
     } as unknown as ThreadState;
     // Three upload slabs for a thread whose inbox holds two: the third waits in the backlog.
     for (let i = 0; i < 3; i++) {
       const slab = pool.acquire(0, 0);
       const gen = pool.generation(slab);
       pool.queue(slab, gen, 10);
-      thread.sender.send(0, 1, slab, gen, 10, Kind.REQUEST_BODY, 0);
+      thread.sender.send({ slot: 0, slotGen: 1, slab, slabGen: gen, length: 10, kind: Kind.REQUEST_BODY, aux: 0, extra: 0 });
     }
     expect(pool.free()).toBe(1);
 
-    cleanUpAfterThread(pool, thread, { drainNow() {} } as unknown as OutboxReader, new Set());
+    cleanUpAfterThread(pool, thread, () => {}, new Set());
     vi.advanceTimersByTime(50);
 
     expect(inbox.pop(emptyDescriptor())).toBe(false);

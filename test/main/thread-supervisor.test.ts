@@ -45,6 +45,7 @@ function supervise(deaths: Death[]): ThreadSupervisor {
       deaths.push({ threadId, exitedBefore: exited.has(threadId), message: (error as Error).message });
     },
     onLoadError: () => {},
+    ringLater: () => {},
   });
   supervisors.push(supervisor);
   return supervisor;

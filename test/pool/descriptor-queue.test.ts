@@ -12,9 +12,11 @@ import {
 } from '../../src/pool/index.js';
 import { makeMemory, nextTurn, queueDepth, slipBeforeWait } from './helpers/make-pool.js';
 
-/** Pushes a descriptor whose every field is derived from `n`, so a mixed-up field shows. */
+/** Pushes a descriptor whose every field is derived from `n`, so a mixed-up field shows, and rings as a producer does. */
 function pushN(q: DescriptorQueue, n: number): boolean {
-  return q.push(n, n + 1, n + 2, n + 3, n + 4, n + 5, n + 6);
+  const pushed = q.push({ slot: n, slotGen: n + 1, slab: n + 2, slabGen: n + 3, length: n + 4, kind: n + 5, aux: n + 6, extra: n + 7 });
+  if (pushed) q.doorbell.ring();
+  return pushed;
 }
 
 function popN(q: DescriptorQueue): number | null {
@@ -28,6 +30,7 @@ function popN(q: DescriptorQueue): number | null {
     length: d.slot + 4,
     kind: d.slot + 5,
     aux: d.slot + 6,
+    extra: d.slot + 7,
   });
   return d.slot;
 }
@@ -205,12 +208,66 @@ describe('DescriptorQueue waiting', () => {
     expect(word(memory, 0, Q_SLEEPING)).toBe(0);
   });
 
-  it('wakes a waiting consumer from outside with wakeConsumer()', async () => {
+  it('wakes a waiting consumer from outside with ringAlways()', async () => {
     const memory = makeMemory();
     const q = new DescriptorQueue(memory, 0);
     const waiting = q.waitNonEmpty();
-    q.wakeConsumer();
+    q.doorbell.ringAlways();
     expect(await waiting).toBe('ok');
     expect(queueDepth(memory, 0)).toBe(0);
+  });
+
+  it('pushes without ringing: a consumer that disarms before any ring takes its sleep back, and no notify is made', () => {
+    const memory = makeMemory();
+    const q = new DescriptorQueue(memory, 0);
+    const notify = vi.spyOn(Atomics, 'notify');
+    q.doorbell.arm();
+    q.push(emptyDescriptor());
+    expect(q.doorbell.disarm()).toBe(true);
+    q.doorbell.ring();
+    expect(notify).not.toHaveBeenCalled();
+    expect(q.doorbell.disarm()).toBe(false);
+  });
+
+  it('shares one doorbell between queues: a push to either wakes their consumer', async () => {
+    const memory = makeMemory({ queueCount: 2 });
+    const a = new DescriptorQueue(memory, 0);
+    const b = new DescriptorQueue(memory, 1, a.doorbell);
+    const waiting = a.waitNonEmpty();
+    pushN(b, 4);
+    expect(await waiting).toBe('ok');
+    expect(popN(b)).toBe(4);
+  });
+});
+
+describe('DescriptorQueue arena', () => {
+  it('carries texts of any length in order, wrapping at the end, and releases them as they are read', () => {
+    const memory = makeMemory({ arenaBytes: 64, queueCapacity: 16 });
+    const q = new DescriptorQueue(memory, 0);
+    const sent: string[] = [];
+    const positions: number[] = [];
+    for (let n = 0; n < 40; n++) {
+      const text = String.fromCharCode(97 + (n % 26)).repeat(1 + ((n * 7) % 30));
+      let pos = q.writeArena(text);
+      // Full: the consumer reads the oldest texts, releasing their bytes, until the producer has room.
+      while (pos < 0 && positions.length > 0) {
+        const i = sent.length - positions.length;
+        expect(q.takeArena(positions.shift()!, sent[i]!.length)).toBe(sent[i]);
+        pos = q.writeArena(text);
+      }
+      expect(pos).toBeGreaterThanOrEqual(0);
+      sent.push(text);
+      positions.push(pos);
+    }
+    while (positions.length > 0) {
+      const i = sent.length - positions.length;
+      expect(q.takeArena(positions.shift()!, sent[i]!.length)).toBe(sent[i]);
+    }
+    expect(q.writeArena('x'.repeat(64))).toBeGreaterThanOrEqual(0);
+  });
+
+  it('refuses a text larger than the whole arena with a coded error', () => {
+    const q = new DescriptorQueue(makeMemory({ arenaBytes: 64 }), 0);
+    expect(() => q.writeArena('x'.repeat(65))).toThrow(expect.objectContaining({ code: 'ERR_INVALID_OPTION' }));
   });
 });

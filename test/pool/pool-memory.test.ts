@@ -10,12 +10,15 @@ import {
 import { SMALL, thrown } from './helpers/make-pool.js';
 
 describe('checkDimensions', () => {
-  it('accepts sane dimensions and rounds the queue capacity up to a power of two', () => {
-    expect(checkDimensions({ ...SMALL, queueCapacity: 100 })).toEqual({ ...SMALL, queueCapacity: 128 });
-    expect(checkDimensions({ ...SMALL, slabSize: 64 * 1024 })).toEqual({ ...SMALL, slabSize: 64 * 1024 });
+  it('accepts sane dimensions and rounds the queue capacity and the arena up to powers of two', () => {
+    expect(checkDimensions({ ...SMALL, queueCapacity: 100 })).toEqual({ ...SMALL, queueCapacity: 128, arenaBytes: 0 });
+    expect(checkDimensions({ ...SMALL, slabSize: 64 * 1024 })).toEqual({ ...SMALL, slabSize: 64 * 1024, arenaBytes: 0 });
+    expect(checkDimensions({ ...SMALL, arenaBytes: 100_000 })).toEqual({ ...SMALL, arenaBytes: 131_072 });
   });
 
   const bad: Array<[string, Partial<PoolDimensions>, string]> = [
+    ['a negative arena', { arenaBytes: -1 }, 'arenaBytes'],
+    ['an arena over 256 MiB', { arenaBytes: 2 ** 28 + 1 }, 'arenaBytes'],
     ['a slab size that is not a multiple of 4096', { slabSize: 4096 + 512 }, 'slabSize must be a multiple of 4096'],
     ['a slab size below one page', { slabSize: 1024 }, 'slabSize must be a multiple of 4096'],
     ['a zero slab size', { slabSize: 0 }, 'slabSize'],

@@ -9,7 +9,20 @@ import {
   DESC_WORDS,
   GENERATION_MASK,
   GLOBAL_WORDS,
+  G_FREE,
+  G_FREE_WAITERS,
+  G_FREE_WAKE,
+  G_LOW_WATER,
+  G_MAIN_SLEEPING,
+  G_MAIN_WAKE,
+  LINE,
   MAX_OWNER,
+  Q_ARENA_HEAD,
+  Q_ARENA_TAIL,
+  Q_HEAD,
+  Q_SLEEPING,
+  Q_TAIL,
+  Q_WAKE,
   QUEUE_HEADER_WORDS,
   queueAt,
   SLAB_ALIGN,
@@ -42,17 +55,39 @@ const dimensions: fc.Arbitrary<PoolDimensions> = fc.record({
   slotCount: fc.integer({ min: 1, max: 40 }),
   queueCount: fc.integer({ min: 1, max: 8 }),
   queueCapacity: fc.integer({ min: 1, max: 16 }).map((c) => 2 ** Math.ceil(Math.log2(c))),
+  arenaBytes: fc.constantFrom(0, 64, 4096),
 });
 
 describe('slab layout constants', () => {
   for (const [region, prefix, words] of REGIONS) {
-    it(`numbers the ${region} fields 0..${words - 1}, each once, with no gap and no overlap`, () => {
+    it(`gives each ${region} field a word of its own inside the region`, () => {
       const found = fields(prefix);
       expect(found.length).toBeGreaterThan(0);
-      const offsets = found.map(([, v]) => v).sort((a, b) => a - b);
-      expect(offsets).toEqual(Array.from({ length: words }, (_, k) => k));
+      const offsets = found.map(([, v]) => v);
+      expect(new Set(offsets).size).toBe(offsets.length);
+      for (const v of offsets) {
+        expect(v).toBeGreaterThanOrEqual(0);
+        expect(v).toBeLessThan(words);
+      }
     });
   }
+
+  it('puts the words different threads write often on cache lines of their own', () => {
+    const line = (word: number): number => Math.floor(word / LINE);
+    // The free count; the free waiters' futex word; main's doorbell; the rest of the global header.
+    const global = [G_FREE, G_FREE_WAKE, G_MAIN_SLEEPING, G_LOW_WATER].map(line);
+    expect(new Set(global).size).toBe(global.length);
+    expect(line(G_FREE_WAITERS)).toBe(line(G_FREE_WAKE));
+    expect(line(G_MAIN_WAKE)).toBe(line(G_MAIN_SLEEPING));
+    // A queue: the consumer's words, the producer's words, the doorbell.
+    const queue = [Q_HEAD, Q_TAIL, Q_SLEEPING].map(line);
+    expect(new Set(queue).size).toBe(3);
+    expect(line(Q_ARENA_HEAD)).toBe(line(Q_HEAD));
+    expect(line(Q_ARENA_TAIL)).toBe(line(Q_TAIL));
+    expect(line(Q_WAKE)).toBe(line(Q_SLEEPING));
+    expect(GLOBAL_WORDS % LINE).toBe(0);
+    expect(QUEUE_HEADER_WORDS % LINE).toBe(0);
+  });
 
   it('fits every descriptor field inside a power-of-two descriptor', () => {
     expect(DESC_FIELDS).toBeLessThanOrEqual(DESC_WORDS);
@@ -79,20 +114,17 @@ describe('computeLayout', () => {
     fc.assert(
       fc.property(dimensions, (d) => {
         const l = computeLayout(d);
+        const toLine = (w: number): number => Math.ceil(w / LINE) * LINE;
         expect(l.slabsAt).toBe(GLOBAL_WORDS);
         expect(l.slotsAt).toBe(l.slabsAt + d.slabCount * SLAB_WORDS);
-        expect(l.queuesAt).toBe(l.slotsAt + d.slotCount * SLOT_WORDS);
-        expect(l.queueWords).toBe(QUEUE_HEADER_WORDS + d.queueCapacity * DESC_WORDS);
-        expect(l.controlWords).toBe(
-          GLOBAL_WORDS +
-            d.slabCount * SLAB_WORDS +
-            d.slotCount * SLOT_WORDS +
-            d.queueCount * (QUEUE_HEADER_WORDS + d.queueCapacity * DESC_WORDS),
-        );
-        expect(l.dataBytes).toBe(d.slabSize * d.slabCount);
+        expect(l.queuesAt).toBe(toLine(l.slotsAt + d.slotCount * SLOT_WORDS));
+        expect(l.queueWords).toBe(toLine(QUEUE_HEADER_WORDS + d.queueCapacity * DESC_WORDS));
+        expect(l.controlWords).toBe(l.queuesAt + d.queueCount * l.queueWords);
+        expect(l.arenasAt).toBe(d.slabSize * d.slabCount);
+        expect(l.dataBytes).toBe(l.arenasAt + d.queueCount * (d.arenaBytes ?? 0));
         expect(slabAt(l, d.slabCount - 1) + SLAB_WORDS).toBe(l.slotsAt);
-        expect(slotAt(l, d.slotCount - 1) + SLOT_WORDS).toBe(l.queuesAt);
         expect(queueAt(l, d.queueCount - 1) + l.queueWords).toBe(l.controlWords);
+        expect(queueAt(l, 0) % LINE).toBe(0);
       }),
       { seed: 42, numRuns: 200 },
     );
@@ -120,8 +152,14 @@ describe('computeLayout', () => {
             for (let w = 0; w < DESC_WORDS; w++) claim(cell + w, `queue ${q} descriptor ${k} word ${w}`);
           }
         }
-        // Nothing is left over: the layout is exactly the fields, with no unclaimed holes.
-        expect(owner.size).toBe(l.controlWords);
+        // What is left over is line padding only: every unclaimed word is in the global header, a queue header, or
+        // between the slots and the first queue, never among the slabs, slots or descriptors.
+        for (let w = 0; w < l.controlWords; w++) {
+          if (owner.has(w)) continue;
+          const inQueueHeader = w >= l.queuesAt && (w - l.queuesAt) % l.queueWords < QUEUE_HEADER_WORDS;
+          const inQueueTail = w >= l.queuesAt && (w - l.queuesAt) % l.queueWords >= QUEUE_HEADER_WORDS + d.queueCapacity * DESC_WORDS;
+          expect(w < GLOBAL_WORDS || inQueueHeader || inQueueTail || (w >= l.slotsAt + d.slotCount * SLOT_WORDS && w < l.queuesAt), `word ${w}`).toBe(true);
+        }
       }),
       { seed: 42, numRuns: 100 },
     );

@@ -85,7 +85,7 @@ describe('SlabPool under four producer threads and one consumer', () => {
       // Wake everyone: producers blocked for a slab or for credit (close() wakes both), and this thread at the start
       // gate or a queue.
       pool.close();
-      for (const q of queues) q.wakeConsumer();
+      for (const q of queues) q.doorbell.ringAlways();
       Atomics.notify(gate, READY);
     };
 
@@ -220,7 +220,7 @@ describe('SlabPool under four producer threads and one consumer', () => {
     const counts = await Promise.all(results);
     const elapsed = performance.now() - started;
     // Settle the waits left on queues that saw their last descriptor.
-    pending.forEach((p, q) => p !== null && queues[q]!.wakeConsumer());
+    pending.forEach((p, q) => p !== null && queues[q]!.doorbell.ringAlways());
     await Promise.all(pending);
 
     const acquired = counts.reduce((sum, c) => sum + (c?.acquired ?? 0), 0);

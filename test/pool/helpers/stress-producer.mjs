@@ -72,7 +72,9 @@ if (parentPort !== null) {
     words.fill(canary(producer, seq, generation), base + W_BODY, base + wordsPerSlab);
     pool.queue(i, generation, pool.size);
     counts.queued++;
-    if (!queue.push(slot, slotGen, i, generation, pool.size, kind, seq)) {
+    const pushed = queue.push({ slot, slotGen, slab: i, slabGen: generation, length: pool.size, kind, aux: seq, extra: 0 });
+    queue.doorbell.ring();
+    if (!pushed) {
       // The queue holds a whole window, so this cannot happen unless the credit count is wrong.
       counts.pushFull++;
       counts.stoppedEarly = true;
