@@ -86,16 +86,11 @@ export class ConnectionTracker {
     const c = this.of(socket);
     const entry: Tracked = { req, hooks };
     c.live.push(entry);
-    let done = false;
-    const untrack = (): void => {
-      if (done) return;
-      done = true;
+    // 'close' comes once per response ('on', not 'once': no wrapper per request).
+    res.on('close', () => {
       const at = c.live.indexOf(entry);
       if (at >= 0) c.live.splice(at, 1);
       if (c.live.length === 0 && c.pendingError !== null) this.flush(socket, c);
-    };
-    res.once('close', () => {
-      untrack();
       hooks?.socketClosed();
     });
   }

@@ -27,10 +27,11 @@ function checkHost(req: IncomingMessage): boolean {
 }
 
 /**
- * A host name the URL parser always takes: dot-separated labels of letters, digits and hyphens whose last label starts
- * with a letter (one that ends in a number is parsed as IPv4, and may fail), and an optional port.
+ * A host the URL parser always takes, with an optional port: dot-separated labels of letters, digits and hyphens whose
+ * last label starts with a letter (one that ends in a number is parsed as IPv4, and may fail), or a dotted-decimal IPv4
+ * address with each part 0–255 and no leading zeros.
  */
-const PLAIN_HOST = /^(?:[A-Za-z0-9-]+\.)*[A-Za-z][A-Za-z0-9-]*\.?(?::[0-9]*)?$/;
+const PLAIN_HOST = /^(?:(?:[A-Za-z0-9-]+\.)*[A-Za-z][A-Za-z0-9-]*\.?|(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d))(?::[0-9]*)?$/;
 
 /** Bytes the head took on the wire, near enough: request line plus each field line. */
 function headBytes(req: IncomingMessage): number {

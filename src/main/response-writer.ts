@@ -7,8 +7,8 @@
 // instead: what it writes, and what stalled sockets hold in `pending`, so the pool keeps slabs for everyone else.
 //
 // No object or closure is made per write. One socket's write callbacks come in the order of its writes, so the
-// writes in flight are a FIFO of (slab, generation, length) in three arrays, and one callback made with the writer
-// completes the oldest. After 'close' the FIFO is emptied; a callback that comes later finds nothing and does nothing.
+// writes in flight are a FIFO of (slab, generation, length) triples in one array, and one callback made with the
+// writer completes the oldest. After 'close' the FIFO is emptied; a callback that comes later finds nothing and does nothing.
 
 import type { ServerResponse } from 'node:http';
 import type { ErrorCode } from '../errors.js';
@@ -49,10 +49,8 @@ export class ResponseWriter {
   private readonly res: ServerResponse;
   private readonly slot: number;
   private readonly pending: Piece[] = [];
-  // The writes in flight, oldest first: [flightHead, flightSlab.length).
-  private readonly flightSlab: number[] = [];
-  private readonly flightGen: number[] = [];
-  private readonly flightLength: number[] = [];
+  // The writes in flight, oldest first, as (slab, generation, length) triples from index flightHead on.
+  private readonly flights: number[] = [];
   private flightHead = 0;
   /** The one callback every write of this response is given (see the top of the file). */
   private readonly written: () => void;
@@ -84,7 +82,7 @@ export class ResponseWriter {
   }
 
   private get inFlight(): number {
-    return this.flightSlab.length - this.flightHead;
+    return (this.flights.length - this.flightHead) / 3;
   }
 
   /** True while slabs or credit are still out: pieces waiting, or writes without their callback. */
@@ -228,9 +226,7 @@ export class ResponseWriter {
       slab = p.slab;
     }
     if (this.inFlight === 0) this.lastProgress = performance.now();
-    this.flightSlab.push(slab);
-    this.flightGen.push(p.gen);
-    this.flightLength.push(p.length);
+    this.flights.push(slab, p.gen, p.length);
     ctx.gather(res);
     res.write(bytes, this.written);
   }
@@ -247,14 +243,16 @@ export class ResponseWriter {
   /** The oldest write's callback came (or the socket closed): free its slab, if it has one, and its credit. */
   private completeOldest(): void {
     if (this.inFlight === 0) return;
-    const i = this.flightHead++;
-    const slab = this.flightSlab[i]!;
-    const length = this.flightLength[i]!;
-    if (slab !== COPY) this.ctx.pool.release(slab, this.flightGen[i]!, SlabState.WRITING);
+    const i = this.flightHead;
+    this.flightHead += 3;
+    const f = this.flights;
+    const slab = f[i]!;
+    const length = f[i + 2]!;
+    if (slab !== COPY) this.ctx.pool.release(slab, f[i + 1]!, SlabState.WRITING);
     this.ctx.slots.gaveResponseSlab(this.slot);
     if (this.inFlight === 0) {
-      // Reuse the arrays from the start: they never grow past the window.
-      this.flightSlab.length = this.flightGen.length = this.flightLength.length = this.flightHead = 0;
+      // Reuse the array from the start: it never grows past the window.
+      f.length = this.flightHead = 0;
     }
     if (this.state === ResponseState.CLOSED) return;
     this.lastProgress = performance.now();

@@ -40,10 +40,10 @@ class ServerCore implements SlabServer {
   /** Exchanges by slot. */
   private readonly bySlot: (Exchange | undefined)[];
   private readonly live = new Set<Exchange>();
-  private readonly byRequest = new WeakMap<IncomingMessage, Exchange>();
   private readonly connections = new ConnectionTracker();
   /** Requests that arrived while every slot was in use, answered in order as slots come back. */
-  private readonly waiting: [IncomingMessage, ServerResponse][] = [];
+  private readonly waiting: WaitingRequest[] = [];
+  private readonly retire = (ex: Exchange): void => this.onRetire(ex);
   private readonly sweep: NodeJS.Timeout;
   private readonly ready: Promise<void>;
   private readyCount = 0;
@@ -177,7 +177,7 @@ class ServerCore implements SlabServer {
     const deadline = this.options.closeTimeout > 0 ? performance.now() + this.options.closeTimeout : Infinity;
     const closed = new Promise<void>((resolve) => this.http.close(() => resolve()));
     this.http.closeIdleConnections();
-    for (const [, res] of this.waiting) res.shouldKeepAlive = false;
+    for (const w of this.waiting) w.res.shouldKeepAlive = false;
     for (const ex of this.live) ex.res.shouldKeepAlive = false;
     if (this.live.size > 0 || this.waiting.length > 0) {
       const drained = new Promise<void>((resolve) => (this.drained = resolve));
@@ -192,7 +192,7 @@ class ServerCore implements SlabServer {
   /** closeTimeout passed: every connection still open is cut. */
   private cutConnections(): void {
     this.ctx.stats.count('ERR_CLOSE_TIMEOUT');
-    for (const [, res] of this.waiting.splice(0)) res.destroy();
+    for (const w of this.waiting.splice(0)) w.res.destroy();
     for (const ex of this.live) ex.res.destroy();
     this.http.closeAllConnections();
   }
@@ -208,31 +208,23 @@ class ServerCore implements SlabServer {
       this.refuse(res, refusal);
       return;
     }
-    this.connections.track(req, res, this.hooksFor(req, res));
     if (expectsContinue) res.writeContinue();
-    this.dispatch(req, res);
+    // Its exchange (or, while it waits for a slot, its place in line) hears of the connection.
+    const ex = this.tryDispatch(req, res);
+    if (ex !== 'wait') {
+      this.connections.track(req, res, ex === 'refused' ? null : ex);
+      return;
+    }
+    const waiting = new WaitingRequest(req, res, this);
+    this.waiting.push(waiting);
+    this.connections.track(req, res, waiting);
   }
 
-  /** What the connection tracker calls for a request: its exchange once dispatched, the waiting list before. */
-  private hooksFor(req: IncomingMessage, res: ServerResponse): ConnectionHooks {
-    const unqueue = (): boolean => {
-      const at = this.waiting.findIndex(([r]) => r === req);
-      if (at >= 0) this.waiting.splice(at, 1);
-      return at >= 0;
-    };
-    return {
-      socketClosed: () => {
-        if (!unqueue()) this.exchangeOf(req)?.socketClosed();
-      },
-      bodyError: (code) => {
-        if (unqueue()) this.refuse(res, code);
-        else this.exchangeOf(req)?.bodyError(code);
-      },
-    };
-  }
-
-  private exchangeOf(req: IncomingMessage): Exchange | undefined {
-    return this.byRequest.get(req);
+  /** A waiting request's client left, or broke its body: it leaves the line. */
+  unqueue(waiting: WaitingRequest, code: ErrorCode | null): void {
+    const at = this.waiting.indexOf(waiting);
+    if (at >= 0) this.waiting.splice(at, 1);
+    if (code !== null) this.refuse(waiting.res, code);
   }
 
   /** Answers a refused request itself, and closes the connection after it: what follows on it cannot be trusted. */
@@ -241,32 +233,36 @@ class ServerCore implements SlabServer {
     writeError(res, code, true);
   }
 
-  private dispatch(req: IncomingMessage, res: ServerResponse): void {
-    if (!this.tryDispatch(req, res)) this.waiting.push([req, res]);
-  }
-
   /** Dispatches waiting requests, in order, while slots and threads allow. */
   private dispatchWaiting(): void {
-    while (this.waiting.length > 0 && this.tryDispatch(...this.waiting[0]!)) this.waiting.shift();
+    while (this.waiting.length > 0) {
+      const w = this.waiting[0]!;
+      const ex = this.tryDispatch(w.req, w.res);
+      if (ex === 'wait') return;
+      this.waiting.shift();
+      if (ex !== 'refused') w.exchange = ex;
+    }
   }
 
-  /** Hands the request to a thread. False when it must wait: every slot is in use, or every thread is restarting. */
-  private tryDispatch(req: IncomingMessage, res: ServerResponse): boolean {
+  /**
+   * Hands the request to a thread: its exchange. 'wait' when every slot is in use or every thread is restarting;
+   * 'refused' when no thread will ever take it (it was answered 503).
+   */
+  private tryDispatch(req: IncomingMessage, res: ServerResponse): Exchange | 'wait' | 'refused' {
     const thread = this.supervisor.pick();
     if (thread === null) {
-      if (!this.supervisor.allDown()) return false;
+      if (!this.supervisor.allDown()) return 'wait';
       // No thread can load the app any more: nothing will ever answer.
       this.refuse(res, 'ERR_APP_LOAD');
-      return true;
+      return 'refused';
     }
     const ref = this.ctx.slots.open(this.options.window);
-    if (ref === null) return false;
+    if (ref === null) return 'wait';
     thread.active++;
-    const ex = new Exchange(this.ctx, ref, thread, req, res, (done) => this.onRetire(done));
+    const ex = new Exchange(this.ctx, ref, thread, req, res, this.retire);
     this.bySlot[ref.slot] = ex;
     this.live.add(ex);
-    this.byRequest.set(req, ex);
-    return true;
+    return ex;
   }
 
   private onRetire(ex: Exchange): void {
@@ -359,6 +355,29 @@ class ServerCore implements SlabServer {
     this.watch.forget(thread);
     const requests = cleanUpAfterThread(this.ctx.pool, thread, () => this.poller.drainNow(thread), this.live);
     publish('slabserve:thread-death', { owner: thread.owner, threadId, error: reportOf(error), requests });
+  }
+}
+
+/**
+ * A request waiting for a slot or a thread, in line. Its connection's news reaches its exchange once it has one;
+ * before that, a client that leaves (or breaks its body) takes it out of the line.
+ */
+class WaitingRequest implements ConnectionHooks {
+  exchange: Exchange | null = null;
+  constructor(
+    readonly req: IncomingMessage,
+    readonly res: ServerResponse,
+    private readonly line: { unqueue(w: WaitingRequest, code: ErrorCode | null): void },
+  ) {}
+
+  socketClosed(): void {
+    if (this.exchange !== null) this.exchange.socketClosed();
+    else this.line.unqueue(this, null);
+  }
+
+  bodyError(code: ErrorCode): void {
+    if (this.exchange !== null) this.exchange.bodyError(code);
+    else this.line.unqueue(this, code);
   }
 }
 
