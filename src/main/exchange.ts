@@ -110,6 +110,8 @@ export class Exchange implements ConnectionHooks {
     this.state = ExchangeState.WITH_WORKER;
     const { slot, generation } = this.ref;
     this.thread.sender.send({ slot, slotGen: generation, slab: -1, slabGen: 0, length: text.length, kind: Kind.REQUEST_HEAD, aux: pos, extra: 0 });
+    // The only request on its thread: there is no other to share the ring with, so ring now, not at the end of the turn.
+    if (this.thread.active === 1) this.thread.sender.ringNow();
     this.ctx.kick();
     // Only now may the body follow: the worker starts the request from its head.
     this.upload?.headSent();

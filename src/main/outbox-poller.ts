@@ -17,9 +17,9 @@ import type { ThreadState } from './thread-supervisor.js';
 /** Descriptors read in one turn before sockets get the event loop back. */
 const BATCH = 256;
 /** The longest the poller keeps turning, waiting for an answer, before it sleeps. */
-const MAX_POLL_US = 400;
+const MAX_POLL_US = 500;
 /** Answers slower than this on average are not polled for: a worker's ring is cheaper than the polling. */
-const POLL_WORTH_US = 250;
+const POLL_WORTH_US = 600;
 
 export interface PollerHooks {
   route(thread: ThreadState, d: Descriptor): void;
@@ -85,7 +85,7 @@ export class OutboxPoller {
    */
   private pollBudget(): number {
     if (this.serviceUs > POLL_WORTH_US) return 0;
-    return Math.min(MAX_POLL_US, Math.max(50, 3 * this.serviceUs)) / 1000;
+    return Math.min(MAX_POLL_US, Math.max(50, 2 * this.serviceUs)) / 1000;
   }
 
   private schedule(): void {

@@ -39,6 +39,12 @@ export class QueueSender {
     }
   }
 
+  /** Rings the consumer now, whether or not a later ring was arranged (there is nothing to wait for). */
+  ringNow(): void {
+    this.owed = false;
+    this.queue.doorbell.ring();
+  }
+
   /** Rings the consumer if anything was sent since the last ring (for ringLater senders). */
   ring(): void {
     if (!this.owed) return;
