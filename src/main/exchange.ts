@@ -17,7 +17,7 @@ import {
 import type { Descriptor, SlotRef } from '../pool/index.js';
 import type { MainContext } from './main-context.js';
 import type { ConnectionHooks } from './client-errors.js';
-import { ResponseWriter } from './response-writer.js';
+import { ResponseWriter, type WriterOwner } from './response-writer.js';
 import type { ThreadState } from './thread-supervisor.js';
 import { UploadReader } from './upload-reader.js';
 
@@ -40,7 +40,7 @@ function hasBody(req: IncomingMessage): boolean {
   return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
 }
 
-export class Exchange implements ConnectionHooks {
+export class Exchange implements ConnectionHooks, WriterOwner {
   readonly ref: SlotRef;
   readonly thread: ThreadState;
   readonly req: IncomingMessage;
@@ -63,7 +63,7 @@ export class Exchange implements ConnectionHooks {
   private clientGone = false;
   /** REQUEST_ABORT went to the worker: one is enough, however many reasons follow (timeout, body error, close). */
   private abortSent = false;
-  private settled = false;
+  private settledDone = false;
   private readonly onRetire: (ex: Exchange) => void;
 
   constructor(
@@ -80,10 +80,7 @@ export class Exchange implements ConnectionHooks {
     this.req = req;
     this.res = res;
     this.onRetire = onRetire;
-    this.writer = new ResponseWriter(ctx, res, ref.slot, req.method === 'HEAD', () => {
-      this.settled = true;
-      this.maybeRetire();
-    });
+    this.writer = new ResponseWriter(ctx, res, ref.slot, req.method === 'HEAD', this);
     const body = hasBody(req);
     // A body cut off by the client closing its side ends in res.destroy(): the request is aborted like any other
     // client that left (see UploadReader).
@@ -180,6 +177,17 @@ export class Exchange implements ConnectionHooks {
     this.writer.body(d.slab, d.slabGen, d.aux, d.length - d.aux);
   }
 
+  /** The response holds no slab or credit any more (WriterOwner). */
+  settled(): void {
+    this.settledDone = true;
+    this.maybeRetire();
+  }
+
+  /** Credit came back that the worker's writer waits for (WriterOwner): its thread hears with the next ring. */
+  creditBack(): void {
+    this.thread.sender.owe();
+  }
+
   /** True once the worker let go of the request (its last descriptor came, its thread died, or it never had it). */
   get workerDone(): boolean {
     return this.state >= ExchangeState.WORKER_DONE;
@@ -251,7 +259,7 @@ export class Exchange implements ConnectionHooks {
   }
 
   private maybeRetire(): void {
-    if (this.state !== ExchangeState.WORKER_DONE || !this.settled) return;
+    if (this.state !== ExchangeState.WORKER_DONE || !this.settledDone) return;
     this.state = ExchangeState.RETIRED;
     this.ctx.slots.retire(this.ref.slot);
     this.onRetire(this);

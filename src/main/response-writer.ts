@@ -32,6 +32,14 @@ export const ResponseState = {
 } as const;
 export type ResponseState = (typeof ResponseState)[keyof typeof ResponseState];
 
+/** What a writer tells the request it belongs to. */
+export interface WriterOwner {
+  /** Nothing of the response holds a slab or credit any more. */
+  settled(): void;
+  /** Enough credit came back that the worker's writer, waiting for it, must hear: ring its thread. */
+  creditBack(): void;
+}
+
 /** Slab bytes waiting for the socket: in a slab (QUEUED), or spilled to the heap (copy). */
 interface Piece {
   slab: number;
@@ -47,6 +55,7 @@ const COPY = -1;
 export class ResponseWriter {
   private readonly ctx: MainContext;
   private readonly res: ServerResponse;
+  private readonly owner: WriterOwner;
   private readonly slot: number;
   private readonly pending: Piece[] = [];
   // The writes in flight, oldest first, as (slab, generation, length) triples from index flightHead on.
@@ -64,15 +73,12 @@ export class ResponseWriter {
   private state: ResponseState = ResponseState.AWAITING_HEAD;
   /** Last time the socket took bytes (a write callback), for the send timeout. */
   lastProgress = 0;
-  /** Called once nothing of this response holds a slab or credit any more. */
-  private readonly onSettled: () => void;
-
-  constructor(ctx: MainContext, res: ServerResponse, slot: number, bodyless: boolean, onSettled: () => void) {
+  constructor(ctx: MainContext, res: ServerResponse, slot: number, bodyless: boolean, owner: WriterOwner) {
     this.ctx = ctx;
     this.res = res;
     this.slot = slot;
     this.bodyless = bodyless;
-    this.onSettled = onSettled;
+    this.owner = owner;
     this.written = () => this.completeOldest();
   }
 
@@ -206,7 +212,7 @@ export class ResponseWriter {
    *  socket, framing error, a late descriptor, a head slab already copied out). */
   dropSlab(slab: number, gen: number): void {
     this.ctx.pool.release(slab, gen, SlabState.QUEUED);
-    this.ctx.slots.gaveResponseSlab(this.slot);
+    this.giveCredit();
   }
 
   private write(p: Piece): void {
@@ -249,7 +255,7 @@ export class ResponseWriter {
     const slab = f[i]!;
     const length = f[i + 2]!;
     if (slab !== COPY) this.ctx.pool.release(slab, f[i + 1]!, SlabState.WRITING);
-    this.ctx.slots.gaveResponseSlab(this.slot);
+    this.giveCredit();
     if (this.inFlight === 0) {
       // Reuse the array from the start: it never grows past the window.
       f.length = this.flightHead = 0;
@@ -265,13 +271,18 @@ export class ResponseWriter {
   private dropPending(): void {
     for (const p of this.pending.splice(0)) {
       if (p.copy === null) this.ctx.pool.release(p.slab, p.gen, SlabState.QUEUED);
-      this.ctx.slots.gaveResponseSlab(this.slot);
+      this.giveCredit();
     }
   }
 
   private settle(): void {
     if (this.settled || this.busy || this.state < ResponseState.ENDED) return;
     this.settled = true;
-    this.onSettled();
+    this.owner.settled();
+  }
+
+  /** One unit of the request's credit back; the worker hears of it when half its window is back. */
+  private giveCredit(): void {
+    if (this.ctx.slots.gaveResponseSlab(this.slot)) this.owner.creditBack();
   }
 }

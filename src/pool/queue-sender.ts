@@ -39,6 +39,15 @@ export class QueueSender {
     }
   }
 
+  /** Asks for a ring without sending anything (the consumer has news that lives in shared memory: credit back). */
+  owe(): void {
+    if (this.ringLater === null) this.queue.doorbell.ring();
+    else if (!this.owed) {
+      this.owed = true;
+      this.ringLater();
+    }
+  }
+
   /** Rings the consumer now, whether or not a later ring was arranged (there is nothing to wait for). */
   ringNow(): void {
     this.owed = false;

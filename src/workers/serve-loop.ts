@@ -37,6 +37,7 @@ import {
   type SlotRef,
 } from '../pool/index.js';
 import { loadApp, type LoadedApp } from './app-loader.js';
+import { CreditWaits } from './credit-waits.js';
 import { LightRequest } from './light-request.js';
 import { forward } from './report.js';
 import { parseRequestHead } from './request-head.js';
@@ -71,9 +72,11 @@ export class ServeLoop {
   constructor(task: ThreadTask, app: LoadedApp) {
     const memory = openPoolMemory(task.buffers);
     const pool = new SlabPool(memory, task.owner);
+    const slots = new RequestSlots(memory);
     this.ctx = {
       pool,
-      slots: new RequestSlots(memory),
+      slots,
+      credit: new CreditWaits(slots, pool),
       // Rings main's doorbell on each send: main sleeps only when nothing is in flight, so a ring is mostly one load.
       outbox: new QueueSender(new DescriptorQueue(memory, outboxOf(task.owner), mainDoorbell(memory))),
       owner: task.owner,
@@ -116,6 +119,8 @@ export class ServeLoop {
           await new Promise(setImmediate);
         }
       }
+      // Woken by a descriptor, or by a ring that only gave credit back.
+      this.ctx.credit.check();
       if (this.stopping && this.requests.size === 0) return;
       const now = performance.now();
       if (this.requests.size > 0) idleSince = now;

@@ -28,11 +28,7 @@ export async function acquireSlow(ctx: WriterContext, ref: SlotRef): Promise<num
   for (;;) {
     if (gaveUp()) throw aborted();
     if (pool.closed()) throw new SlabserveError('ERR_POOL_CLOSED');
-    if (!slots.hasCredit(ref.slot)) {
-      const outcome = await slots.waitCredit(ref);
-      if (outcome === 'aborted') throw aborted();
-      if (outcome === 'closed') throw new SlabserveError('ERR_POOL_CLOSED');
-    }
+    if (!slots.hasCredit(ref.slot)) await ctx.credit.wait(ref);
     const i = tryAcquire(ctx, ref);
     if (i !== NO_SLAB) return i;
     await pool.waitForFree(Infinity, gaveUp);

@@ -8,12 +8,15 @@ import { SlabserveError, type ErrorCode } from '../errors.js';
 import { codeIndex, encodeResponseHead, FLAG_END, FLAG_MORE, Kind } from '../protocol.js';
 import { NO_SLAB, SlabState, type QueueSender, type RequestSlots, type SlabPool, type SlotRef } from '../pool/index.js';
 import { checkHeaders, HAS_CONTENT_LENGTH, HAS_CONTENT_TYPE, type HeaderInput } from './header-check.js';
+import type { CreditWaits } from './credit-waits.js';
 import { acquireSlow, acquireSync, tryAcquire } from './slab-credit.js';
 
 /** What every writer on a thread shares. */
 export interface WriterContext {
   pool: SlabPool;
   slots: RequestSlots;
+  /** Writers waiting for credit, settled by the serve loop when main rings. */
+  credit: CreditWaits;
   outbox: QueueSender;
   owner: number;
 }

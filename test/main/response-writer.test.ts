@@ -61,7 +61,7 @@ describe('the response writer', () => {
     const errors: Error[] = [];
     res.on('error', (err) => errors.push(err));
     const ref = ctx.slots.open(4)!;
-    const writer = new ResponseWriter(ctx, res, ref.slot, false, () => {});
+    const writer = new ResponseWriter(ctx, res, ref.slot, false, { settled: () => {}, creditBack: () => {} });
     writer.fail('ERR_APP_TIMEOUT');
 
     const body = queuedSlab(ctx, ref.slot, 'late body');

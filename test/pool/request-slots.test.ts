@@ -86,9 +86,22 @@ describe('RequestSlots credit', () => {
     expect(slots.uploadOwned(ref.slot)).toBe(1);
     expect(slots.gaveUploadSlab(ref.slot)).toBe(0);
     expect(slots.hasCredit(ref.slot)).toBe(false);
-    expect(slots.gaveResponseSlab(ref.slot)).toBe(1);
+    expect(slots.gaveResponseSlab(ref.slot)).toBe(false);
     expect(responseOwned(memory, ref.slot)).toBe(1);
     expect(slots.hasCredit(ref.slot)).toBe(true);
+  });
+
+  it('tells main to ring a writer that asked for credit, once, when half its window is back', () => {
+    const { slots, pool } = setup();
+    const ref = open(slots, 4);
+    useWindow(slots, ref);
+    expect(slots.wantCredit(ref.slot)).toBe(false);
+    expect(pool.waits()).toBe(1);
+    expect(slots.gaveResponseSlab(ref.slot)).toBe(false); // 3 of 4 still out: above the refill mark
+    expect(slots.gaveResponseSlab(ref.slot)).toBe(true); // 2 of 4: the mark, and the writer asked
+    expect(slots.gaveResponseSlab(ref.slot)).toBe(false); // told once
+    // A writer that asks while credit is there needs no ring.
+    expect(slots.wantCredit(ref.slot)).toBe(true);
   });
 
   it('answers ok at once when the request has credit', async () => {
