@@ -60,6 +60,11 @@ export class MainContext {
     this.hooks.noteService(us);
   }
 
+  /** A view of `length` bytes from `offset` in slab `first` on, across the slabs after it (they are contiguous). */
+  run(first: number, offset: number, length: number): Buffer {
+    return Buffer.from(this.pool.memory.buffers.data, first * this.pool.size + offset, length);
+  }
+
   /** A batch of descriptors begins: writes made until endBatch() are gathered per socket. */
   beginBatch(): void {
     this.batching = true;

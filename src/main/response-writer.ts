@@ -7,8 +7,10 @@
 // instead: what it writes, and what stalled sockets hold in `pending`, so the pool keeps slabs for everyone else.
 //
 // No object or closure is made per write. One socket's write callbacks come in the order of its writes, so the
-// writes in flight are a FIFO of (slab, generation, length) triples in one array, and one callback made with the
-// writer completes the oldest. After 'close' the FIFO is emptied; a callback that comes later finds nothing and does nothing.
+// slabs in flight are a FIFO of (slab, generation, length) triples in one array, the writes a FIFO of how many slabs
+// each covers, and one callback made with the writer completes the oldest write. A write covers several slabs when
+// they are next to each other in memory (a worker usually takes consecutive slabs): one res.write for the run, not
+// one per slab, which is most of what small slabs cost. After 'close' the FIFO is emptied; a callback that comes later finds nothing and does nothing.
 
 import type { ServerResponse } from 'node:http';
 import type { ErrorCode } from '../errors.js';
@@ -61,6 +63,9 @@ export class ResponseWriter {
   // The writes in flight, oldest first, as (slab, generation, length) triples from index flightHead on.
   private readonly flights: number[] = [];
   private flightHead = 0;
+  // Slabs per write in flight, oldest first, from index writeHead on.
+  private readonly writes: number[] = [];
+  private writeHead = 0;
   /** The one callback every write of this response is given (see the top of the file). */
   private readonly written: () => void;
   /** No body may go on the wire (HEAD, 204, 304): body slabs are freed unwritten. */
@@ -150,7 +155,7 @@ export class ResponseWriter {
     while (this.pending.length > 0 && res.writableLength < ahead) {
       const corked = this.pending.length > 1 && res.socket !== null;
       if (corked) res.cork();
-      while (this.pending.length > 0 && res.writableLength < ahead) this.write(this.pending.shift()!);
+      while (this.pending.length > 0 && res.writableLength < ahead) this.write(ahead - res.writableLength);
       if (corked) res.uncork();
     }
     if (this.pending.length > 0 && !this.draining) {
@@ -215,50 +220,92 @@ export class ResponseWriter {
     this.giveCredit();
   }
 
-  private write(p: Piece): void {
+  /**
+   * Writes the first pending piece, with the pieces after it that continue it in memory, up to `room` bytes: slab i
+   * full to its end, then slab i+1 from its start, and so on.
+   */
+  private write(room: number): void {
     const { ctx, res } = this;
-    let bytes: Buffer;
-    let slab = COPY;
-    if (p.copy !== null) {
-      bytes = p.copy;
-    } else if (ctx.underPressure() || res.socket === null) {
-      // One copy: under pressure, or for a pipelined response that does not own the socket yet (node buffers it in
-      // the response, where no callback may come before the socket is gone).
-      bytes = this.copyOut(p);
-      ctx.stats.copiedWrites++;
-    } else {
-      ctx.pool.startWrite(p.slab, p.gen);
-      bytes = ctx.bytes(p.slab, p.offset, p.length);
-      slab = p.slab;
-    }
+    const p = this.pending.shift()!;
     if (this.inFlight === 0) this.lastProgress = performance.now();
-    this.flights.push(slab, p.gen, p.length);
+    let bytes: Buffer;
+    if (p.copy !== null || ctx.underPressure() || res.socket === null) {
+      // Copies: spilled already, under pressure, or for a pipelined response that does not own the socket yet (node
+      // buffers it in the response, where no callback may come before the socket is gone). The pieces after it that
+      // fit the room go into the same buffer: one allocation and one write for all of them.
+      let length = p.length;
+      let count = 1;
+      while (count < this.pending.length + 1 && length + this.pending[count - 1]!.length <= room) {
+        length += this.pending[count - 1]!.length;
+        count++;
+      }
+      bytes = count === 1 && p.copy !== null ? p.copy : Buffer.allocUnsafe(length);
+      let at = 0;
+      for (let k = 0; k < count; k++) {
+        const piece = k === 0 ? p : this.pending.shift()!;
+        if (piece.copy === null) {
+          this.copyOut(piece, bytes, at);
+          ctx.stats.copiedWrites++;
+        } else if (bytes !== piece.copy) piece.copy.copy(bytes, at);
+        at += piece.length;
+        this.flights.push(COPY, piece.gen, piece.length);
+      }
+      this.writes.push(count);
+    } else {
+      const size = ctx.pool.size;
+      ctx.pool.startWrite(p.slab, p.gen);
+      this.flights.push(p.slab, p.gen, p.length);
+      let slabs = 1;
+      let length = p.length;
+      let last = p;
+      for (;;) {
+        const q = this.pending[0];
+        if (q === undefined || q.copy !== null || q.slab !== last.slab + 1 || q.offset !== 0) break;
+        if (last.offset + last.length !== size || length + q.length > room) break;
+        this.pending.shift();
+        ctx.pool.startWrite(q.slab, q.gen);
+        this.flights.push(q.slab, q.gen, q.length);
+        slabs++;
+        length += q.length;
+        last = q;
+      }
+      bytes = slabs === 1 ? ctx.bytes(p.slab, p.offset, p.length) : ctx.run(p.slab, p.offset, length);
+      this.writes.push(slabs);
+    }
     ctx.gather(res);
     res.write(bytes, this.written);
   }
 
-  /** A copy of a piece's bytes; its slab goes back to the pool now (the credit stays until the copy is written). */
-  private copyOut(p: Piece): Buffer {
+  /**
+   * Copies a piece's bytes out of its slab (into `into` at `at`, or a new buffer), and frees the slab now: the credit
+   * stays taken until the copy is written.
+   */
+  private copyOut(p: Piece, into: Buffer | null = null, at = 0): Buffer {
     const { pool } = this.ctx;
     pool.startWrite(p.slab, p.gen);
-    const copy = Buffer.from(this.ctx.bytes(p.slab, p.offset, p.length));
+    const view = this.ctx.bytes(p.slab, p.offset, p.length);
+    const copy = into ?? Buffer.allocUnsafe(p.length);
+    view.copy(copy, at);
     pool.release(p.slab, p.gen, SlabState.WRITING);
     return copy;
   }
 
-  /** The oldest write's callback came (or the socket closed): free its slab, if it has one, and its credit. */
+  /** The oldest write's callback came (or the socket closed): free its slabs, if it has any, and their credit. */
   private completeOldest(): void {
     if (this.inFlight === 0) return;
-    const i = this.flightHead;
-    this.flightHead += 3;
+    const slabs = this.writes[this.writeHead++]!;
     const f = this.flights;
-    const slab = f[i]!;
-    const length = f[i + 2]!;
-    if (slab !== COPY) this.ctx.pool.release(slab, f[i + 1]!, SlabState.WRITING);
-    this.giveCredit();
+    let length = 0;
+    for (let k = 0; k < slabs; k++) {
+      const i = this.flightHead;
+      this.flightHead += 3;
+      if (f[i] !== COPY) this.ctx.pool.release(f[i]!, f[i + 1]!, SlabState.WRITING);
+      length += f[i + 2]!;
+      this.giveCredit();
+    }
     if (this.inFlight === 0) {
-      // Reuse the array from the start: it never grows past the window.
-      f.length = this.flightHead = 0;
+      // Reuse the arrays from the start: they never grow past the window.
+      f.length = this.flightHead = this.writes.length = this.writeHead = 0;
     }
     if (this.state === ResponseState.CLOSED) return;
     this.lastProgress = performance.now();

@@ -93,29 +93,36 @@ export class SlabPool {
    * Takes a FREE slab into FILLING for `owner`, on behalf of request slot `slot`. Returns its index, or NO_SLAB when
    * none is free. The tag compareExchange is the whole hand-over: the winner owns the slab, nobody else can.
    */
-  acquire(owner: number, slot: number): number {
+  acquire(owner: number, slot: number, near = -1): number {
     if (owner < 0 || owner > MAX_OWNER) throw new SlabserveError('ERR_INVALID_OPTION', `owner ${owner} out of range`);
-    const c = this.control;
-    const { slabsAt } = this.memory.layout;
+    // The slab right after the caller's last one first, when it is free: a response whose slabs follow each other in
+    // memory leaves main as one write per run of them, not one per slab (see ResponseWriter).
+    if (near >= 0 && near < this.count && this.take(near, owner, slot)) return near;
     for (let tries = 0; tries < this.count; tries++) {
-      if (Atomics.load(c, G_FREE) <= 0) return NO_SLAB;
+      if (Atomics.load(this.control, G_FREE) <= 0) return NO_SLAB;
       const i = this.cursor;
       this.cursor = i + 1 === this.count ? 0 : i + 1;
-      const at = slabsAt + i * SLAB_WORDS;
-      const tag = Atomics.load(c, at + S_TAG);
-      if ((tag & STATE_MASK) !== SlabState.FREE) continue;
-      const generation = ((tag >>> GEN_SHIFT) + 1) & GENERATION_MASK;
-      if (Atomics.compareExchange(c, at + S_TAG, tag, tagOf(generation, owner, SlabState.FILLING)) !== tag) continue;
-      // Ours now. The length and slot fields are the owner's to write until it queues the slab.
-      Atomics.store(c, at + S_LENGTH, 0);
-      Atomics.store(c, at + S_SLOT, slot);
-      // A release adds to G_FREE just after its compareExchange, so taking that slab first can drive the counter
-      // briefly below the true count, even to -1; the low-water mark records the true floor, 0.
-      const free = Atomics.sub(c, G_FREE, 1) - 1;
-      this.lowerWater(Math.max(free, 0));
-      return i;
+      if (this.take(i, owner, slot)) return i;
     }
     return NO_SLAB;
+  }
+
+  /** FREE → FILLING for slab `i`, if it is free: one compareExchange. */
+  private take(i: number, owner: number, slot: number): boolean {
+    const c = this.control;
+    const at = this.memory.layout.slabsAt + i * SLAB_WORDS;
+    const tag = Atomics.load(c, at + S_TAG);
+    if ((tag & STATE_MASK) !== SlabState.FREE) return false;
+    const generation = ((tag >>> GEN_SHIFT) + 1) & GENERATION_MASK;
+    if (Atomics.compareExchange(c, at + S_TAG, tag, tagOf(generation, owner, SlabState.FILLING)) !== tag) return false;
+    // Ours now. The length and slot fields are the owner's to write until it queues the slab.
+    Atomics.store(c, at + S_LENGTH, 0);
+    Atomics.store(c, at + S_SLOT, slot);
+    // A release adds to G_FREE just after its compareExchange, so taking that slab first can drive the counter
+    // briefly below the true count, even to -1; the low-water mark records the true floor, 0.
+    const free = Atomics.sub(c, G_FREE, 1) - 1;
+    this.lowerWater(Math.max(free, 0));
+    return true;
   }
 
   /** FILLING → QUEUED: the owner has written `length` bytes and is about to publish a descriptor for them. */

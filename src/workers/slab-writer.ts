@@ -50,6 +50,8 @@ export class SlabWriter {
   readonly bodyless: boolean;
   private cur = NO_SLAB;
   private curGen = 0;
+  /** The slab after the last one this writer queued: asked for first, so the body runs on in memory. */
+  private next = -1;
   private used = 0;
   private headInSlab = 0;
   /** The head's fields ([status, name, value, ...]) until they are placed in a slab. */
@@ -268,7 +270,7 @@ export class SlabWriter {
     if (this.cur !== NO_SLAB) this.queueCurrent(false);
     if (this.head === null && !this.headWasQueued) this.head = ['200'];
     this.placeHeadSync();
-    if (this.cur === NO_SLAB) this.cur = acquireSync(this.ctx, this.ref);
+    if (this.cur === NO_SLAB) this.cur = acquireSync(this.ctx, this.ref, this.next);
   }
 
   /** Takes a slab, and puts the pending head at its start. Null when done synchronously. */
@@ -276,8 +278,8 @@ export class SlabWriter {
     if (this.cur !== NO_SLAB) return null;
     if (this.head === null && !this.headWasQueued) this.head = ['200'];
     if (this.head !== null && headSize(this.head) > this.ctx.pool.size) return this.placeLongHead();
-    const i = tryAcquire(this.ctx, this.ref);
-    if (i === NO_SLAB) return acquireSlow(this.ctx, this.ref).then((slab) => this.adopt(slab));
+    const i = tryAcquire(this.ctx, this.ref, this.next);
+    if (i === NO_SLAB) return acquireSlow(this.ctx, this.ref, this.next).then((slab) => this.adopt(slab));
     this.adopt(i);
     return null;
   }
@@ -328,7 +330,7 @@ export class SlabWriter {
     if (headSize(this.head) > this.ctx.pool.size) {
       throw new SlabserveError('ERR_WRITER_STATE', 'a head larger than one slab needs the async writer');
     }
-    this.adopt(acquireSync(this.ctx, this.ref));
+    this.adopt(acquireSync(this.ctx, this.ref, this.next));
   }
 
   /** FILLING → QUEUED, then the descriptor: main owns the slab's fate from here. */
@@ -337,6 +339,7 @@ export class SlabWriter {
     const gen = this.curGen;
     const length = this.used;
     const kind = this.headInSlab > 0 ? Kind.RESPONSE_HEAD : Kind.RESPONSE_BODY;
+    this.next = slab + 1;
     this.cur = NO_SLAB;
     this.used = 0;
     if (this.headInSlab > 0) this.headWasQueued = true;
