@@ -3,6 +3,7 @@
 //
 // Usage: node bench/run.js [--quick] [--json] [--scenario seed-file,slab-sweep,hello,latency,cpu,slow-readers]
 //                          [--rounds N] [--duration S] [--warmup S] [--hold MAX_S] [--load wrk|node] [--small-load wrk|autocannon|node]
+//                          [--young MB,MB]  (cpu: slabserve again with each worker young-generation limit, side by side)
 // npm run bench (full, < 10 min) · npm run bench:quick (< 2 min). Needs dist/ (npm install builds it).
 //
 // Method, in order: start every server of a scenario group; fetch one whole response from each and check its length
@@ -40,6 +41,7 @@ const { values: args } = parseArgs({
     hold: { type: 'string' },
     load: { type: 'string' },
     'small-load': { type: 'string' },
+    young: { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   },
 });
@@ -73,7 +75,8 @@ if (!machine.wrk && !args.load) notes.push('wrk not installed: large bodies use 
 const helloLoad = args['small-load'] ?? (machine.wrk ? 'wrk' : 'autocannon');
 if (!machine.wrk && !args['small-load']) notes.push('wrk not installed: hello and latency fall back to autocannon, a Node process that competes with the server for the cores');
 if (!machine.nginx) notes.push('nginx not installed: its baseline is skipped (apt-get install -y nginx-light)');
-const env = { cpuCount: machine.cpuCount, nginx: Boolean(machine.nginx), largeLoad, helloLoad, smallLoad: args['small-load'] ?? 'autocannon' };
+const young = args.young?.split(',').map(Number).filter((mb) => mb > 0);
+const env = { cpuCount: machine.cpuCount, nginx: Boolean(machine.nginx), largeLoad, helloLoad, smallLoad: args['small-load'] ?? 'autocannon', young };
 
 const wanted = args.scenario?.split(',').map((s) => s.trim());
 const all = defineScenarios(env);

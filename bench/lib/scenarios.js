@@ -15,7 +15,7 @@ const kib = (n) => `${n / 1024}k`;
 export const appPath = (name) => fileURLToPath(new URL(`../apps/${name}.js`, import.meta.url));
 
 /**
- * env: {cpuCount, nginx (bool), largeLoad ('wrk'|'node'), helloLoad and smallLoad ('wrk'|'autocannon')}. helloLoad
+ * env: {cpuCount, nginx (bool), largeLoad ('wrk'|'node'), helloLoad and smallLoad ('wrk'|'autocannon'), young (MB list)}. helloLoad
  * drives hello and latency (wrk where installed), smallLoad the cpu scenario.
  */
 export function defineScenarios(env) {
@@ -106,7 +106,17 @@ export function defineScenarios(env) {
       load: env.smallLoad,
       bodyBytes: 65,
       subject: 'slabserve-cpu',
-      servers: [slabserve('slabserve-cpu', 'cpu'), cluster('stream'), piscina, nodeHttp('stream', 'node:http in-thread')],
+      servers: [
+        slabserve('slabserve-cpu', 'cpu'),
+        // --young 8,32: the same server with each worker thread's young generation capped (resourceLimits), side by side.
+        ...(env.young ?? []).map((mb) => ({
+          ...slabserve(`slabserve-cpu-young${mb}`, 'cpu', { resourceLimits: { maxYoungGenerationSizeMb: mb } }),
+          label: `slabserve, young ${mb} MB`,
+        })),
+        cluster('stream'),
+        piscina,
+        nodeHttp('stream', 'node:http in-thread'),
+      ],
       ratio: 'subject-over-row',
     },
     {
