@@ -57,13 +57,19 @@ function forbidsBody(status: number): boolean {
  * Writes `response` through the target's writer, ending it. Cancels the body stream if the request aborts or a write
  * fails, so the app's producer stops. Throws what failed; the caller turns that into writer.fail().
  */
-export async function pumpResponse(response: unknown, target: PumpTarget): Promise<void> {
-  const { writer } = target;
+export function pumpResponse(response: unknown, target: PumpTarget): void | Promise<void> {
   if (isLightResponse(response)) {
     const parts = response.lightParts();
-    if (parts !== null) return writer.respond(parts.status, parts.headers, parts.body, parts.defaultType);
+    // No promise on this path when the writer answers at once: most responses of a fetch app end here.
+    if (parts !== null) return target.writer.respond(parts.status, parts.headers, parts.body, parts.defaultType);
     response = response[toReal]();
   }
+  return pumpStream(response, target);
+}
+
+/** A real Response (or a light one with a body of another kind): its body read as the web stream it is. */
+async function pumpStream(response: unknown, target: PumpTarget): Promise<void> {
+  const { writer } = target;
   if (!isResponse(response)) throw new SlabserveError('ERR_APP_RESPONSE', `got ${typeof response}`);
   const { status, headers } = response;
   const body = response.body;

@@ -36,7 +36,7 @@ import {
   type Descriptor,
   type SlotRef,
 } from '../pool/index.js';
-import { loadApp, type LoadedApp } from './app-loader.js';
+import { loadApp, type LoadedApp, type NativeHandler } from './app-loader.js';
 import { CreditWaits } from './credit-waits.js';
 import { LightRequest } from './light-request.js';
 import { forward } from './report.js';
@@ -232,31 +232,52 @@ export class ServeLoop {
     void this.serve(ex);
   }
 
-  private async serve(ex: WorkerRequest): Promise<void> {
-    const { writer, request } = ex;
+  /**
+   * Runs the app for one request. A fetch app that answers at once (most do) is served with no promise at all: the
+   * handler's Response goes to the pump, and the pump to the writer, synchronously.
+   */
+  private serve(ex: WorkerRequest): void {
+    let done: void | Promise<void>;
     try {
       if (this.app.kind === 'fetch') {
-        const response = await this.app.fetch(request as unknown as Request);
-        await pumpResponse(response, ex);
+        const response = this.app.fetch(ex.request as unknown as Request);
+        done = isThenable(response) ? Promise.resolve(response).then((r) => pumpResponse(r, ex)) : pumpResponse(response, ex);
       } else {
-        // A native handler may also answer fetch-style, by returning a Response instead of writing.
-        const returned = await this.app.serve(request as unknown as Request, writer);
-        if (returned !== undefined && !writer.finished) await pumpResponse(returned, ex);
-        else if (!writer.finished) await writer.end();
+        done = this.serveNative(ex, this.app.serve);
       }
     } catch (err) {
-      const code = failureCode(err, writer);
-      try {
-        writer.fail(code);
-      } catch (failed) {
-        // Freeing the writer's slab was refused: reported like any contained fault; the request is over anyway.
-        forward('slabserve:refused-transition', { thread: 'worker', error: reportOf(failed) });
-      }
-      if (code !== 'ERR_REQUEST_ABORTED' && code !== 'ERR_POOL_CLOSED') {
-        forward('slabserve:app-error', { owner: this.ctx.owner, method: request.method, url: request.url, error: reportOf(err) });
-      }
+      this.failed(ex, err);
+      return;
+    }
+    if (done !== undefined) done.catch((err: unknown) => this.failed(ex, err));
+  }
+
+  private async serveNative(ex: WorkerRequest, serve: NativeHandler): Promise<void> {
+    const { writer, request } = ex;
+    // A native handler may also answer fetch-style, by returning a Response instead of writing.
+    const returned = await serve(request as unknown as Request, writer);
+    if (returned !== undefined && !writer.finished) await pumpResponse(returned, ex);
+    else if (!writer.finished) await writer.end();
+  }
+
+  /** The app, or the writing of its answer, failed: the request ends with a coded error; the failure is reported. */
+  private failed(ex: WorkerRequest, err: unknown): void {
+    const { writer, request } = ex;
+    const code = failureCode(err, writer);
+    try {
+      writer.fail(code);
+    } catch (failed) {
+      // Freeing the writer's slab was refused: reported like any contained fault; the request is over anyway.
+      forward('slabserve:refused-transition', { thread: 'worker', error: reportOf(failed) });
+    }
+    if (code !== 'ERR_REQUEST_ABORTED' && code !== 'ERR_POOL_CLOSED') {
+      forward('slabserve:app-error', { owner: this.ctx.owner, method: request.method, url: request.url, error: reportOf(err) });
     }
   }
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return typeof (value as { then?: unknown } | null)?.then === 'function';
 }
 
 function failureCode(err: unknown, writer: SlabWriter): ErrorCode {

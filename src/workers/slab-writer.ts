@@ -108,7 +108,12 @@ export class SlabWriter {
    * Content-Length (and `defaultType` as Content-Type) unless the headers have their own. Head and body share one slab
    * when they fit, so a small response leaves this thread as one descriptor.
    */
-  async respond(status: number, headers: HeaderInput | undefined, body: string | Uint8Array | null, defaultType: string | null): Promise<void> {
+  respond(
+    status: number,
+    headers: HeaderInput | undefined,
+    body: string | Uint8Array | null,
+    defaultType: string | null,
+  ): void | Promise<void> {
     const head = this.startHead(status, undefined);
     const bits = checkHeaders(headers, head);
     const length = body === null ? 0 : typeof body === 'string' ? Buffer.byteLength(body) : body.length;
@@ -117,8 +122,37 @@ export class SlabWriter {
       head.push('content-length', String(length));
       this.declared = length;
     } else if ((bits & HAS_CONTENT_LENGTH) !== 0) this.declared = declaredLength(head);
-    if (length > 0 && !forbidsBody(status)) await this.copyIn(body!);
+    const sent = length > 0 && !forbidsBody(status) ? body : null;
+    // The usual case, done here with no promise: head and body fit one slab, and one is free now.
+    if (this.cur === NO_SLAB && headSize(head) + (this.bodyless ? 0 : length) <= this.ctx.pool.size) {
+      this.checkOpen();
+      const slab = tryAcquire(this.ctx, this.ref, this.next);
+      if (slab !== NO_SLAB) {
+        this.adopt(slab);
+        if (sent !== null) this.copyFits(sent, length);
+        this.ended = true;
+        this.finish();
+        this.queueCurrent(true);
+        return;
+      }
+    }
+    return this.respondSlowly(sent);
+  }
+
+  private async respondSlowly(body: string | Uint8Array | null): Promise<void> {
+    if (body !== null) await this.copyIn(body);
     await this.end();
+  }
+
+  /** Copies `chunk` (`length` bytes) into the current slab, which has room for it. */
+  private copyFits(chunk: string | Uint8Array, length: number): void {
+    if (!this.bodyless) {
+      const view = this.ctx.pool.view(this.cur);
+      if (typeof chunk === 'string') view.write(chunk, this.used, length, 'utf8');
+      else view.set(chunk, this.used);
+      this.used += length;
+    }
+    this.bodyBytes += length;
   }
 
   /**
