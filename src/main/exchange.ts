@@ -174,7 +174,8 @@ export class Exchange implements ConnectionHooks, WriterOwner {
       return;
     }
     // The rest of the slab is body; an empty remainder frees the slab now.
-    this.writer.body(d.slab, d.slabGen, d.aux, d.length - d.aux);
+    if ((d.kind & FLAG_END) !== 0) this.writer.whole(d.slab, d.slabGen, d.aux, d.length - d.aux);
+    else this.writer.body(d.slab, d.slabGen, d.aux, d.length - d.aux);
   }
 
   /** The response holds no slab or credit any more (WriterOwner). */
