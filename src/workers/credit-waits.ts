@@ -31,6 +31,18 @@ export class CreditWaits {
     return new Promise((resolve, reject) => this.waiters.push({ ref, resolve, reject }));
   }
 
+  /**
+   * True when check() would settle a waiter now. The serve loop asks after it has armed its doorbell and before it
+   * sleeps: credit given back between its last check() and the arm() rang no bell (main rings only a consumer that says
+   * it sleeps), so only this look sees it.
+   */
+  ready(): boolean {
+    if (this.waiters.length === 0) return false;
+    if (this.pool.closed()) return true;
+    for (const w of this.waiters) if (this.slots.aborted(w.ref) || this.slots.hasCredit(w.ref.slot)) return true;
+    return false;
+  }
+
   /** Settles every waiter whose request has credit again, was aborted, or whose pool closed (the serve loop, on waking). */
   check(): void {
     if (this.waiters.length === 0) return;

@@ -133,7 +133,9 @@ export class ServeLoop {
   private async sleep(block: boolean): Promise<void> {
     const bell = this.inbox.doorbell;
     const seen = bell.arm();
-    if (!this.inbox.isEmpty()) {
+    // The doorbell's re-check: descriptors, and credit given back since the loop last looked (credit rings this bell
+    // too, and a ring before arm() was lost on a thread that did not yet say it sleeps).
+    if (!this.inbox.isEmpty() || this.ctx.credit.ready()) {
       bell.disarm();
       return;
     }

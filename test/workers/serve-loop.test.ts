@@ -9,9 +9,12 @@ import {
   emptyDescriptor,
   RequestSlots,
   SlabPool,
+  SlabState,
   type Descriptor,
   type PoolMemory,
 } from '../../src/pool/index.js';
+import type { LoadedApp } from '../../src/workers/app-loader.js';
+import type { CreditWaits } from '../../src/workers/credit-waits.js';
 import { ServeLoop } from '../../src/workers/serve-loop.js';
 import { waitFor } from '../helpers/server.js';
 
@@ -24,6 +27,8 @@ interface Rig {
   slots: RequestSlots;
   inbox: DescriptorQueue;
   outbox: DescriptorQueue;
+  /** The loop's own credit waits (private to it; a test reaches in to act at an exact moment). */
+  credit: CreditWaits;
   loop: Promise<void>;
   /** 'running' until the loop's promise settles, then 'returned' or what it rejected with. */
   outcome(): unknown;
@@ -38,12 +43,10 @@ afterEach(async () => {
   }
 });
 
-function rig(): Rig {
+function rig(app: LoadedApp = { kind: 'fetch', fetch: () => new Response('hi') }): Rig {
   const memory = createPoolMemory({ slabSize: 4096, slabCount: 8, slotCount: 4, queueCount: 2, queueCapacity: 16, arenaBytes: 4096 });
-  const loop = new ServeLoop(
-    { owner: OWNER, buffers: memory.buffers, appUrl: 'file:///unused.js' },
-    { kind: 'fetch', fetch: () => new Response('hi') },
-  ).run();
+  const serveLoop = new ServeLoop({ owner: OWNER, buffers: memory.buffers, appUrl: 'file:///unused.js' }, app);
+  const loop = serveLoop.run();
   let outcome: unknown = 'running';
   loop.then(
     () => (outcome = 'returned'),
@@ -55,6 +58,7 @@ function rig(): Rig {
     slots: new RequestSlots(memory),
     inbox: new DescriptorQueue(memory, inboxOf(OWNER)),
     outbox: new DescriptorQueue(memory, outboxOf(OWNER)),
+    credit: (serveLoop as unknown as { ctx: { credit: CreditWaits } }).ctx.credit,
     loop,
     outcome: () => outcome,
   };
@@ -110,5 +114,58 @@ describe('the serve loop', () => {
     expect(head.kind & FLAG_END).toBe(FLAG_END);
     expect({ slot: head.slot, generation: head.slotGen }).toEqual(good);
     expect(r.outcome()).toBe('running');
+  });
+
+  it('wakes a writer whose credit came back after the loop last looked, before it slept', async () => {
+    // A native app that fills four slabs with a window of two: it must wait for credit twice.
+    const r = rig({
+      kind: 'native',
+      serve: async (_request, response) => {
+        for (let i = 0; i < 4; i++) {
+          const view = await response.slab();
+          view.fill(97 + i);
+          response.commit(view.length);
+        }
+        response.end();
+      },
+    });
+    const waiting = (): number => (r.credit as unknown as { waiters: unknown[] }).waiters.length;
+    const ref = sendHead(r);
+    await waitFor(waiting, (n) => n === 1, { what: 'the writer to wait for credit' });
+    const held: Descriptor[] = [];
+    const d = emptyDescriptor();
+    while (r.outbox.pop(d)) if (d.slab >= 0) held.push({ ...d });
+    expect(held).toHaveLength(2);
+    // Main's write callbacks give the credit back just after the loop's check() and before it arms its doorbell: main
+    // rings, but the loop does not say it sleeps yet, so the ring is only a look at a flag.
+    const check = r.credit.check.bind(r.credit);
+    r.credit.check = () => {
+      check();
+      for (const h of held.splice(0)) {
+        r.pool.startWrite(h.slab, h.slabGen);
+        r.pool.release(h.slab, h.slabGen, SlabState.WRITING);
+        if (r.slots.gaveResponseSlab(ref.slot)) r.inbox.doorbell.ring();
+      }
+    };
+    // Wake the loop (a ping) so that it runs that check() and goes back to sleep.
+    r.inbox.push({ slot: 0, slotGen: 0, slab: -1, slabGen: 0, length: 0, kind: Kind.PING, aux: 0, extra: 0 });
+    r.inbox.doorbell.ring();
+    // Main, from here on: frees each slab as it comes, until the response ends.
+    let ended = false;
+    await waitFor(
+      () => {
+        while (r.outbox.pop(d)) {
+          if (d.slab >= 0) {
+            r.pool.startWrite(d.slab, d.slabGen);
+            r.pool.release(d.slab, d.slabGen, SlabState.WRITING);
+            if (r.slots.gaveResponseSlab(ref.slot)) r.inbox.doorbell.ring();
+          }
+          if ((d.kind & FLAG_END) !== 0 || (d.kind & KIND_MASK) === Kind.RESPONSE_END) ended = true;
+        }
+        return ended;
+      },
+      (done) => done,
+      { timeoutMs: 3000, what: 'the response to end' },
+    );
   });
 });
