@@ -1,14 +1,14 @@
 // Loads the user's app module once per thread and finds its handler (worker thread).
 
 import { SlabserveError } from '../errors.js';
-import type { SlabWriter } from './slab-writer.js';
+import type { NativeResponse } from './native-response.js';
 
 /** The fetch convention of Hono, Bun, Deno and Cloudflare Workers. */
 export type FetchHandler = (request: Request) => Response | Promise<Response>;
-/** The native form: fill slabs in place through the writer, or return a Response to answer fetch-style. */
+/** The native form: fill slabs in place, write or pipe into the response (a stream.Writable), or return a Response. */
 export type NativeHandler = (
   request: Request,
-  response: SlabWriter,
+  response: NativeResponse,
 ) => void | Response | undefined | Promise<void | Response | undefined>;
 
 export type LoadedApp = { kind: 'fetch'; fetch: FetchHandler } | { kind: 'native'; serve: NativeHandler };

@@ -39,6 +39,7 @@ import {
 import { loadApp, type LoadedApp, type NativeHandler } from './app-loader.js';
 import { CreditWaits } from './credit-waits.js';
 import { LightRequest } from './light-request.js';
+import { abortResponse, NativeResponse } from './native-response.js';
 import { forward } from './report.js';
 import { parseRequestHead } from './request-head.js';
 import { pumpResponse } from './response-pump.js';
@@ -58,6 +59,8 @@ export interface WorkerRequest {
   request: LightRequest;
   writer: SlabWriter;
   upload: UploadStream | null;
+  /** The native app's response (its writer as a stream.Writable); null for fetch apps. */
+  response: NativeResponse | null;
   /** Set by the pump while it reads a body stream: cancels it when the request aborts. */
   onAbort: ((reason: unknown) => void) | null;
 }
@@ -176,6 +179,7 @@ export class ServeLoop {
           ex.upload?.abort(reason);
           ex.request.abort(reason);
           ex.onAbort?.(reason);
+          ex.response?.[abortResponse](reason);
         }
         return;
       }
@@ -229,7 +233,7 @@ export class ServeLoop {
       if (this.stopping && this.requests.size === 0) this.inbox.doorbell.ringAlways();
     };
     const writer = new SlabWriter(this.ctx, ref, head.method === 'HEAD', onFinish);
-    const ex: WorkerRequest = { ref, request, writer, upload, onAbort: null };
+    const ex: WorkerRequest = { ref, request, writer, upload, response: null, onAbort: null };
     this.requests.set(ref.slot, ex);
     void this.serve(ex);
   }
@@ -254,12 +258,21 @@ export class ServeLoop {
     if (done !== undefined) done.catch((err: unknown) => this.failed(ex, err));
   }
 
+  /**
+   * A native handler writes its answer (or pipes a stream into it) and ends it, as a node:http handler does: the
+   * response is not ended for it when the handler returns, since a stream may still be on its way (React calls pipe()
+   * from a callback, after the handler has returned). One that never ends meets the app timeout. A handler may instead
+   * return a Response, which is sent fetch-style.
+   */
   private async serveNative(ex: WorkerRequest, serve: NativeHandler): Promise<void> {
     const { writer, request } = ex;
-    // A native handler may also answer fetch-style, by returning a Response instead of writing.
-    const returned = await serve(request as unknown as Request, writer);
-    if (returned !== undefined && !writer.finished) await pumpResponse(returned, ex);
-    else if (!writer.finished) await writer.end();
+    const response = new NativeResponse(writer, (err) => this.failed(ex, err));
+    ex.response = response;
+    const returned = await serve(request as unknown as Request, response);
+    // `return response.end()` gives back the response itself.
+    if (returned !== undefined && returned !== (response as unknown) && !writer.finished && !response.writableEnded) {
+      await pumpResponse(returned, ex);
+    }
   }
 
   /** The app, or the writing of its answer, failed: the request ends with a coded error; the failure is reported. */
@@ -272,6 +285,8 @@ export class ServeLoop {
       // Freeing the writer's slab was refused: reported like any contained fault; the request is over anyway.
       forward('slabserve:refused-transition', { thread: 'worker', error: reportOf(failed) });
     }
+    // A stream still piped into the response stops.
+    ex.response?.destroy();
     if (code !== 'ERR_REQUEST_ABORTED' && code !== 'ERR_POOL_CLOSED') {
       forward('slabserve:app-error', { owner: this.ctx.owner, method: request.method, url: request.url, error: reportOf(err) });
     }

@@ -140,7 +140,7 @@ export class SlabWriter {
   }
 
   private async respondSlowly(body: string | Uint8Array | null): Promise<void> {
-    if (body !== null) await this.copyIn(body);
+    if (body !== null) await this.put(body);
     await this.end();
   }
 
@@ -187,13 +187,13 @@ export class SlabWriter {
 
   /** Copies bytes (or a UTF-8 string) into slabs, waiting for credit as needed. */
   async write(chunk: Uint8Array | string): Promise<void> {
-    await this.copyIn(chunk);
+    await this.put(chunk);
     this.scheduleFlush();
   }
 
   /** Writes the last bytes, if any, and completes the response. */
   async end(chunk?: Uint8Array | string): Promise<void> {
-    if (chunk !== undefined) await this.copyIn(chunk);
+    if (chunk !== undefined) await this.put(chunk);
     this.checkOpen();
     if (this.head === null && !this.headWasQueued) this.head = ['200'];
     if (this.head !== null) {
@@ -229,39 +229,75 @@ export class SlabWriter {
     this.ctx.outbox.send({ slot, slotGen: generation, slab: NO_SLAB, slabGen: 0, length: 0, kind, aux, extra: 0 });
   }
 
-  /** Copies bytes (or a UTF-8 string) into slabs, queueing each slab that fills; schedules nothing. */
-  private async copyIn(chunk: Uint8Array | string): Promise<void> {
+  /**
+   * Copies bytes (or a UTF-8 string) into slabs, queueing each slab that fills; schedules nothing. The copy runs
+   * synchronously while the request has credit and the pool a free slab, and returns null when it is done; otherwise it
+   * returns a promise for the rest. (The native response's stream face depends on that: a write that completes at once
+   * leaves nothing buffered, so `write()` can say true.)
+   */
+  put(chunk: Uint8Array | string): Promise<void> | null {
     this.checkOpen();
     if (this.bodyless) {
       this.bodyBytes += typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.length;
-      return;
+      return null;
     }
-    const size = this.ctx.pool.size;
     if (typeof chunk === 'string') {
-      // Straight into the slab when it fits (the usual small body): no intermediate Buffer.
       const wait = this.ensureSpace();
-      if (wait !== null) await wait;
-      const room = size - this.used;
-      if (chunk.length * 3 <= room) {
-        const n = this.ctx.pool.view(this.cur).write(chunk, this.used, room, 'utf8');
+      if (wait !== null) {
+        const text = chunk;
+        return wait.then(() => this.put(text) ?? undefined);
+      }
+      // Straight into the slab when it surely fits (the usual small body): no intermediate Buffer.
+      if (chunk.length * 3 <= this.ctx.pool.size - this.used) {
+        const n = this.ctx.pool.view(this.cur).write(chunk, this.used, 'utf8');
         this.used += n;
         this.bodyBytes += n;
-        if (this.used === size) this.queueCurrent(false);
-        return;
+        if (this.used === this.ctx.pool.size) this.queueCurrent(false);
+        return null;
       }
       chunk = Buffer.from(chunk);
     }
-    let off = 0;
+    return this.putFrom(chunk, 0);
+  }
+
+  /** put() from byte `off` of `chunk` on. */
+  private putFrom(chunk: Uint8Array, off: number): Promise<void> | null {
+    const size = this.ctx.pool.size;
     while (off < chunk.length) {
       const wait = this.ensureSpace();
-      if (wait !== null) await wait;
+      if (wait !== null) {
+        const from = off;
+        return wait.then(() => {
+          this.checkOpen();
+          return this.putFrom(chunk, from) ?? undefined;
+        });
+      }
       const n = Math.min(chunk.length - off, size - this.used);
-      this.ctx.pool.view(this.cur).set(chunk.subarray(off, off + n), this.used);
+      this.ctx.pool.view(this.cur).set(off === 0 && n === chunk.length ? chunk : chunk.subarray(off, off + n), this.used);
       this.used += n;
       off += n;
       this.bodyBytes += n;
       if (this.used === size) this.queueCurrent(false);
     }
+    return null;
+  }
+
+  /**
+   * Null when the next byte written has a place now (room in the current slab, or credit for another); else a promise
+   * that settles once the request has credit again. Takes nothing. Rejects ERR_REQUEST_ABORTED or ERR_POOL_CLOSED.
+   */
+  creditWait(): Promise<void> | null {
+    return this.hasRoom() ? null : this.ctx.credit.wait(this.ref);
+  }
+
+  /** True when the next byte written has a place now: room in the current slab, or credit for another. */
+  hasRoom(): boolean {
+    return (this.cur !== NO_SLAB && this.used < this.ctx.pool.size) || this.ctx.slots.hasCredit(this.ref.slot);
+  }
+
+  /** Schedules the current partly filled slab to go out once this burst of writes is over. */
+  flushSoon(): void {
+    this.scheduleFlush();
   }
 
   /** Checks the status and makes the head: [status, name, value, ...], to be filled by the caller. */

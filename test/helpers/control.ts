@@ -22,7 +22,12 @@ export type CounterName =
   | 'REQUESTS'
   | 'UPLOAD_BYTES_READ'
   | 'PARKED'
-  | 'UPLOAD_READ_FAILED';
+  | 'UPLOAD_READ_FAILED'
+  | 'BYTES_PRODUCED'
+  | 'SOURCE_PAUSES'
+  | 'DRAINS'
+  | 'PIPELINE_ERRORS'
+  | 'LAST_ERROR_CODE';
 export type GateName = 'UPLOAD' | 'RESPOND' | 'STREAM';
 
 const controlUrl = new URL('../fixtures/apps/control.mjs', import.meta.url).href;

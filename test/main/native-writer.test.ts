@@ -74,8 +74,8 @@ describe('the native writer', () => {
     // commit before slab(), a 2-digit status, a second writeHead, a commit past the slab's end.
     expect(JSON.parse(text(res))).toEqual(['ERR_WRITER_STATE', 'ERR_WRITER_STATE', 'ERR_WRITER_STATE', 'ERR_WRITER_STATE']);
     // And a write after end() (counted by the app, since its body had already ended).
-    const counts = JSON.parse(text(await conn.request({ path: '/counts' }))) as Record<string, number>;
-    expect(counts['WRITES_REFUSED']).toBe(1);
+    await waitFor(() => ts.control.count('WRITES_REFUSED'), (n) => n >= 1, { what: 'the late write to be refused' });
+    expect(ts.control.count('WRITES_REFUSED')).toBe(1);
   });
 
   it('refuses slab(), slabSync(), commit() and write() after end() with ERR_WRITER_STATE, taking no slab and no credit', async () => {
