@@ -3,7 +3,7 @@
 // self-time functions per thread (runner process; the server runs with node --cpu-prof, which writes one profile per
 // thread, workers included).
 //
-// Usage: node bench/profile.js [--scenario seed-file|hello|cpu] [--seconds S] [--slab-size BYTES] [--threads N]
+// Usage: node bench/profile.js [--scenario seed-file|hello|cpu|ssr] [--seconds S] [--slab-size BYTES] [--threads N]
 // Writes bench/results/profiles/<scenario>/*.cpuprofile (open them in Chrome DevTools) and prints the top frames.
 
 import { mkdirSync, readdirSync, rmSync } from 'node:fs';
@@ -35,6 +35,7 @@ const SETUPS = {
   'seed-file': { app: 'seed-file', path: '/seed', connections: 8, load: wrk ? 'wrk' : 'node' },
   hello: { app: 'hello', path: '/hello', connections: 64, load: wrk ? 'wrk' : 'autocannon' },
   cpu: { app: 'cpu', path: '/cpu', connections: 16, load: 'autocannon' },
+  ssr: { app: 'ssr', path: '/ssr', connections: 16, load: wrk ? 'wrk' : 'autocannon' },
 };
 const setup = SETUPS[args.scenario];
 if (!setup) throw new Error(`--scenario takes ${Object.keys(SETUPS).join(', ')}`);
@@ -51,7 +52,7 @@ const spec = {
   kind: 'slabserve',
   args: { app: appPath(setup.app), threads, ...(args['slab-size'] ? { slabSize: Number(args['slab-size']) } : {}) },
 };
-const server = await launch(spec, { env: { BENCH_CPU_ROUNDS: String(rounds) }, execArgv: ['--cpu-prof', '--cpu-prof-dir', dir] });
+const server = await launch(spec, { env: { BENCH_CPU_ROUNDS: String(rounds), NODE_ENV: 'production' }, execArgv: ['--cpu-prof', '--cpu-prof-dir', dir] });
 const pid = server.pids[0];
 const expected = { body: setup.app === 'cpu' ? burn(rounds) : setup.app === 'hello' ? 'hello world\n' : undefined };
 const cpuBefore = processCpu(pid);

@@ -95,6 +95,7 @@ process.stdout.write(
     throughput('hello', { subject: 'slabserve-hello' }),
     throughput('latency', { subject: 'slabserve-hello', fine: true }),
     throughput('cpu', { subject: 'slabserve-cpu' }),
+    throughput('ssr', { subject: 'slabserve-ssr' }),
     slowReaders(),
     `**targets**\n\n${targets}\n`,
   ]

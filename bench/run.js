@@ -1,9 +1,9 @@
 #!/usr/bin/env node
 // The benchmark runner: every scenario against its baselines, each server in its own child process (runner process).
 //
-// Usage: node bench/run.js [--quick] [--json] [--scenario seed-file,slab-sweep,hello,latency,cpu,slow-readers]
+// Usage: node bench/run.js [--quick] [--json] [--scenario seed-file,slab-sweep,hello,latency,cpu,ssr,slow-readers]
 //                          [--rounds N] [--duration S] [--warmup S] [--hold MAX_S] [--load wrk|node] [--small-load wrk|autocannon|node]
-//                          [--young MB,MB]  (cpu: slabserve again with each worker young-generation limit, side by side)
+//                          [--young MB,MB]  (cpu, ssr: slabserve again with each worker young-generation limit, side by side)
 // npm run bench (full, < 10 min) · npm run bench:quick (< 2 min). Needs dist/ (npm install builds it).
 //
 // Method, in order: start every server of a scenario group; fetch one whole response from each and check its length
@@ -27,6 +27,7 @@ import { defineScenarios } from './lib/scenarios.js';
 import { measureSlowReaders } from './lib/slow-readers.js';
 import { evaluateTargets } from './lib/targets.js';
 import { burn, calibrate } from './servers/cpu-work.js';
+import { renderPageBytes } from './apps/ssr-page.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const resultsDir = fileURLToPath(new URL('./results/', import.meta.url));
@@ -94,7 +95,12 @@ const cpuRounds = calibrate(2);
 notes.push(`cpu handler: ${cpuRounds} chained sha256 digests per request (calibrated here to about 2 ms)`);
 const seedBody = readFileSync(seedFile());
 const expectOf = (body) => ({ length: Buffer.byteLength(body), sha256: createHash('sha256').update(body).digest('hex'), body: typeof body === 'string' ? body : undefined });
-const expected = { seed: expectOf(seedBody), hello: expectOf('hello world\n'), cpu: expectOf(burn(cpuRounds)) };
+const expected = {
+  seed: expectOf(seedBody),
+  hello: expectOf('hello world\n'),
+  cpu: expectOf(burn(cpuRounds)),
+  ssr: expectOf(await renderPageBytes()),
+};
 
 if (quick) {
   // The short version keeps every target's figures: the sweep's ends and middle, and the slow readers' usual server.
@@ -123,7 +129,9 @@ notes.push(
 notes.push(`slow-readers: each server held until its RSS settles (${settings.slowHold.min}–${settings.slowHold.max} s)`);
 printSettings(human, { machine, settings, scenarios, notes });
 
-const launchOptions = { env: { BENCH_CPU_ROUNDS: String(cpuRounds) } };
+// NODE_ENV=production: React's production build, as a deployed server runs it (the ssr scenario; nothing else here
+// reads it). Its output is byte for byte the development build's, so the runner's expected page holds for both.
+const launchOptions = { env: { BENCH_CPU_ROUNDS: String(cpuRounds), NODE_ENV: 'production' } };
 const results = {};
 for (const group of [...new Set(scenarios.map((s) => s.group))]) {
   const members = scenarios.filter((s) => s.group === group);

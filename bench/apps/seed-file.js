@@ -22,7 +22,7 @@ async function sendSeed(response) {
     response.commit(n);
     position += n;
   }
-  await response.end();
+  response.end();
 }
 
 export default {

@@ -120,6 +120,30 @@ export function defineScenarios(env) {
       ratio: 'subject-over-row',
     },
     {
+      // React server rendering of a 140 KB page: Node's pipeable stream everywhere it can go, the web stream where
+      // only a fetch handler can take it (slabserve's fetch form, @hono/node-server).
+      name: 'ssr',
+      group: 'ssr',
+      path: '/ssr',
+      expect: 'ssr',
+      connections: 16,
+      load: env.helloLoad,
+      bodyBytes: 140_299,
+      subject: 'slabserve-ssr',
+      servers: [
+        { ...slabserve('slabserve-ssr', 'ssr'), label: 'slabserve, pipeable stream' },
+        ...(env.young ?? []).map((mb) => ({
+          ...slabserve(`slabserve-ssr-young${mb}`, 'ssr', { resourceLimits: { maxYoungGenerationSizeMb: mb } }),
+          label: `slabserve, pipeable, young ${mb} MB`,
+        })),
+        { ...slabserve('slabserve-ssr-web', 'ssr-web'), label: 'slabserve, fetch + web stream' },
+        { ...cluster('stream'), label: `node:cluster ×${threads}, pipeable stream` },
+        nodeHttp('stream', 'node:http in-thread, pipeable stream'),
+        { id: 'hono-node-ssr', label: '@hono/node-server in-thread, web stream', kind: 'hono-node', args: ['ssr-web'] },
+      ],
+      ratio: 'subject-over-row',
+    },
+    {
       name: 'slow-readers',
       group: 'slow-readers',
       path: '/seed',

@@ -5,7 +5,7 @@
 //   node-http     bench/servers/node-http.js, args = ['stream'|'memory']
 //   node-cluster  bench/servers/node-cluster.js, args = [processes, 'stream'|'memory']
 //   node-piscina  bench/servers/node-piscina.js, args = [threads]
-//   hono-node     bench/servers/hono-node.js (@hono/node-server serving bench/apps/hello.js in the main thread)
+//   hono-node     bench/servers/hono-node.js, args = [app] (@hono/node-server serving bench/apps/<app>.js in the main thread)
 //   nginx         lib/nginx.js (static, sendfile)
 // Every handle has the same shape: {id, label, kind, url, pids, probe(), stop(), stderr()}. pids are the server's
 // processes (threads are found under each); the CPU reading adds any child process they fork later.

@@ -47,6 +47,8 @@ export function evaluateTargets(results, env) {
     },
     ratioTarget('one connection: p50 latency slabserve ÷ node:http in-thread', row('latency', 'slabserve-hello')?.p50Ms, row('latency', 'node-stream')?.p50Ms, 2.0, '<='),
     ratioTarget('cpu: slabserve ÷ node:cluster', row('cpu', 'slabserve-cpu')?.rps, row('cpu', 'cluster-stream')?.rps, 1.0),
+    ratioTarget('ssr: req/s slabserve (pipeable stream) ÷ node:cluster', row('ssr', 'slabserve-ssr')?.rps, row('ssr', 'cluster-stream')?.rps, 1.0),
+    ratioTarget('ssr: CPU per request slabserve ÷ node:http in-thread', row('ssr', 'slabserve-ssr')?.cpuUsPerReq, row('ssr', 'node-stream')?.cpuUsPerReq, 1.1, '<='),
   ];
 
   // Replaces "÷ node:http createReadStream ≤ 0.1": the target card compares with the from-memory server instead.

@@ -3,10 +3,13 @@
 // Same paths and bodies as the slabserve apps in bench/apps/, so the runner can check identical bytes everywhere:
 //   /seed   the seed file: streamed with createReadStream().pipe(res), or sent from memory (the practical ceiling);
 //   /hello  a 12-byte text body;
-//   /cpu    the calibrated sha256 chain (servers/cpu-work.js).
+//   /cpu    the calibrated sha256 chain (servers/cpu-work.js);
+//   /ssr    the React catalogue page (apps/ssr-page.js), renderToPipeableStream piped into the response.
 
 import { createReadStream, readFileSync, statSync } from 'node:fs';
+import { renderToPipeableStream } from 'react-dom/server';
 import { seedFile } from '../../examples/seed-file.js';
+import { page } from '../apps/ssr-page.js';
 import { burn, cpuRounds } from './cpu-work.js';
 
 export const HELLO = 'hello world\n';
@@ -32,6 +35,18 @@ export function createRoutes({ seed = 'stream' } = {}) {
         const body = burn(rounds);
         res.writeHead(200, { 'content-type': 'text/plain', 'content-length': body.length });
         res.end(body);
+        return;
+      }
+      case '/ssr': {
+        const stream = renderToPipeableStream(page(), {
+          onShellReady() {
+            res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+            stream.pipe(res);
+          },
+          onShellError(err) {
+            res.destroy(err);
+          },
+        });
         return;
       }
       default:
