@@ -143,16 +143,19 @@ export class NativeResponse extends Writable {
   }
 
   override _write(chunk: Uint8Array | string, encoding: BufferEncoding, cb: Callback): void {
-    this.#place([chunk], [encoding], 0, cb);
+    let wait: Promise<void> | null;
+    try {
+      wait = this.#core.put(chunkBytes(chunk, encoding));
+    } catch (err) {
+      cb(err as Error);
+      return;
+    }
+    if (wait === null) this.#placed(cb);
+    else this.#whenPlaced(wait, () => this.#placed(cb), cb);
   }
 
   override _writev(chunks: { chunk: Uint8Array | string; encoding: BufferEncoding }[], cb: Callback): void {
-    this.#place(
-      chunks.map((c) => c.chunk),
-      chunks.map((c) => c.encoding),
-      0,
-      cb,
-    );
+    this.#placeFrom(chunks, 0, cb);
   }
 
   override _final(cb: Callback): void {
@@ -166,32 +169,42 @@ export class NativeResponse extends Writable {
   }
 
   /** Copies chunks[i..] into slabs: at once while there is credit, else after it comes; then calls cb. */
-  #place(chunks: (Uint8Array | string)[], encodings: BufferEncoding[], i: number, cb: Callback): void {
+  #placeFrom(chunks: { chunk: Uint8Array | string; encoding: BufferEncoding }[], i: number, cb: Callback): void {
     for (; i < chunks.length; i++) {
       let wait: Promise<void> | null;
       try {
-        wait = this.#core.put(chunkBytes(chunks[i]!, encodings[i]!));
+        wait = this.#core.put(chunkBytes(chunks[i]!.chunk, chunks[i]!.encoding));
       } catch (err) {
         cb(err as Error);
         return;
       }
       if (wait !== null) {
         const next = i + 1;
-        wait.then(
-          () => {
-            this.#place(chunks, encodings, next, cb);
-            this.#settle();
-          },
-          (err: Error) => {
-            cb(err);
-            this.#settle();
-          },
-        );
+        this.#whenPlaced(wait, () => this.#placeFrom(chunks, next, cb), cb);
         return;
       }
     }
+    this.#placed(cb);
+  }
+
+  /** Every byte of a write is in a slab: the slab goes out when this burst of writes is over. */
+  #placed(cb: Callback): void {
     this.#core.flushSoon();
     cb();
+  }
+
+  /** Goes on once a write that waited for credit is placed, or fails it; either way, see #settle. */
+  #whenPlaced(wait: Promise<void>, then: () => void, cb: Callback): void {
+    wait.then(
+      () => {
+        then();
+        this.#settle();
+      },
+      (err: Error) => {
+        cb(err);
+        this.#settle();
+      },
+    );
   }
 
   /** A held write was placed (or failed): wake slab() callers, and pay an owed 'drain' once nothing waits. */

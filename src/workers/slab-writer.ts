@@ -182,13 +182,13 @@ export class SlabWriter {
     this.used += n;
     this.bodyBytes += n;
     if (this.used === this.ctx.pool.size) this.queueCurrent(false);
-    else this.scheduleFlush();
+    else this.flushSoon();
   }
 
   /** Copies bytes (or a UTF-8 string) into slabs, waiting for credit as needed. */
   async write(chunk: Uint8Array | string): Promise<void> {
     await this.put(chunk);
-    this.scheduleFlush();
+    this.flushSoon();
   }
 
   /** Writes the last bytes, if any, and completes the response. */
@@ -293,11 +293,6 @@ export class SlabWriter {
   /** True when the next byte written has a place now: room in the current slab, or credit for another. */
   hasRoom(): boolean {
     return (this.cur !== NO_SLAB && this.used < this.ctx.pool.size) || this.ctx.slots.hasCredit(this.ref.slot);
-  }
-
-  /** Schedules the current partly filled slab to go out once this burst of writes is over. */
-  flushSoon(): void {
-    this.scheduleFlush();
   }
 
   /** Checks the status and makes the head: [status, name, value, ...], to be filled by the caller. */
@@ -436,7 +431,7 @@ export class SlabWriter {
   }
 
   /** Sends a partly filled slab once the current burst of writes is over, so paused streams are not held back. */
-  private scheduleFlush(): void {
+  flushSoon(): void {
     if (this.flushScheduled || this.cur === NO_SLAB) return;
     this.flushScheduled = true;
     setImmediate(() => {
