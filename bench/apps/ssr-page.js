@@ -39,6 +39,22 @@ export function Page({ rows = PAGE_ROWS }) {
 
 export const page = () => h(Page, null);
 
+/**
+ * Renders the page into `response` (node:http's, or slabserve's native one): head and pipe once the shell is ready,
+ * a destroyed response (500, or a cut connection) if it fails.
+ */
+export function pipePage(response) {
+  const stream = renderToPipeableStream(page(), {
+    onShellReady() {
+      response.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+      stream.pipe(response);
+    },
+    onShellError(err) {
+      response.destroy(err);
+    },
+  });
+}
+
 /** Renders the page to bytes the way every Node-stream server here does (the runner's expected body). */
 export function renderPageBytes() {
   return new Promise((resolve, reject) => {

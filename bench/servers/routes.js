@@ -7,9 +7,8 @@
 //   /ssr    the React catalogue page (apps/ssr-page.js), renderToPipeableStream piped into the response.
 
 import { createReadStream, readFileSync, statSync } from 'node:fs';
-import { renderToPipeableStream } from 'react-dom/server';
 import { seedFile } from '../../examples/seed-file.js';
-import { page } from '../apps/ssr-page.js';
+import { pipePage } from '../apps/ssr-page.js';
 import { burn, cpuRounds } from './cpu-work.js';
 
 export const HELLO = 'hello world\n';
@@ -37,18 +36,9 @@ export function createRoutes({ seed = 'stream' } = {}) {
         res.end(body);
         return;
       }
-      case '/ssr': {
-        const stream = renderToPipeableStream(page(), {
-          onShellReady() {
-            res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
-            stream.pipe(res);
-          },
-          onShellError(err) {
-            res.destroy(err);
-          },
-        });
+      case '/ssr':
+        pipePage(res);
         return;
-      }
       default:
         res.writeHead(404).end();
     }
