@@ -77,6 +77,15 @@ export class MainContext {
     this.corked.add(res);
   }
 
+  /**
+   * Writes what `res` has gathered in this batch now. Called before res.end(): Node 22 buffers a corked response's
+   * chunked writes and end() put its terminator ahead of them, so a chunked body lost its last piece (Node 22.23;
+   * Node 20, 24 and 26 keep the order).
+   */
+  flushGathered(res: ServerResponse): void {
+    if (this.corked.delete(res)) res.uncork();
+  }
+
   /** The batch is over: every corked response writes what it gathered, one syscall each. */
   endBatch(): void {
     this.batching = false;

@@ -161,6 +161,7 @@ export class ResponseWriter {
     this.endSeen = true;
     this.state = ResponseState.ENDED;
     this.ctx.stats.bytesWritten += length;
+    this.ctx.flushGathered(this.res);
     if (copy === null) this.res.end();
     else this.res.end(copy);
     this.settle();
@@ -200,6 +201,7 @@ export class ResponseWriter {
         res.destroy();
         return;
       }
+      this.ctx.flushGathered(res);
       res.end();
       this.settle();
     }
